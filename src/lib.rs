@@ -1,0 +1,11 @@
+//! geolens: tells where a photo was taken.
+//!
+//! The pipeline reads top to bottom: `geo` (sphere and map geometry, S2 partitions, place
+//! names) -> `scores` (probabilities per cell) -> `map` (basemap, online layers, heatmap layer)
+//! -> `app` (the desktop GUI). `cli` is the command-line face of the same library.
+
+pub mod app;
+pub mod cli;
+pub mod geo;
+pub mod map;
+pub mod scores;

@@ -1,0 +1,348 @@
+//! The heatmap layer: S2 cells filled by probability, drawn by a walkers [`Plugin`].
+//!
+//! The cell outlines are tessellated once per [`Heatmap`] (in world space); each frame only
+//! moves the visible pieces to the screen and colours them, so panning stays cheap.
+
+use egui::epaint::{Mesh, Vertex, WHITE_UV};
+use egui::{Color32, Pos2, Response, Stroke, Ui, pos2};
+use s2::cellid::CellID;
+use s2::latlng::LatLng;
+use serde::{Deserialize, Serialize};
+use walkers::{MapMemory, Plugin, Projector, lat_lon};
+
+use super::colormap::ColorMap;
+use crate::geo::cell_polygon::{CellMesh, cell_world_rings};
+use crate::geo::geocells::{GeoCells, containing_index};
+use crate::scores::CellScore;
+use crate::geo::mercator::{MAX_MERCATOR_LAT_DEG, WorldPoint, lat_lon_from_world};
+
+/// How probabilities map to colours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum HeatScale {
+    Linear,
+    #[default]
+    Log,
+}
+
+/// Decades below the maximum that the log scale shows.
+pub const LOG_SCALE_DECADES: f64 = 4.0;
+/// Share of the maximum under which the linear scale leaves a cell unfilled.
+pub const LINEAR_SCALE_FLOOR: f64 = 0.01;
+
+/// The user's choices for drawing a heatmap; persisted with the app state.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct HeatmapStyle {
+    pub color_map: ColorMap,
+    pub scale: HeatScale,
+    /// Fill opacity in `[0, 1]`.
+    pub opacity: f32,
+}
+
+impl Default for HeatmapStyle {
+    fn default() -> Self {
+        Self {
+            color_map: ColorMap::Viridis,
+            scale: HeatScale::Log,
+            opacity: 0.6,
+        }
+    }
+}
+
+impl HeatmapStyle {
+    /// Position of `probability` on the colour bar in `[0, 1]`, or `None` when it falls below
+    /// what the scale shows.
+    pub fn bar_position(&self, probability: f64, max_probability: f64) -> Option<f32> {
+        if !(probability > 0.0) || !(max_probability > 0.0) {
+            return None;
+        }
+        let ratio = probability / max_probability;
+        let t = match self.scale {
+            HeatScale::Linear if ratio < LINEAR_SCALE_FLOOR => return None,
+            HeatScale::Linear => ratio,
+            HeatScale::Log => {
+                let t = 1.0 + ratio.log10() / LOG_SCALE_DECADES;
+                if t < 0.0 {
+                    return None;
+                }
+                t
+            }
+        };
+        Some(t.min(1.0) as f32)
+    }
+
+    /// The probability at colour-bar position `t` (inverse of [`Self::bar_position`]).
+    pub fn probability_at(&self, t: f32, max_probability: f64) -> f64 {
+        match self.scale {
+            HeatScale::Linear => t as f64 * max_probability,
+            HeatScale::Log => max_probability * 10f64.powf((t as f64 - 1.0) * LOG_SCALE_DECADES),
+        }
+    }
+
+    pub fn fill(&self, probability: f64, max_probability: f64) -> Option<Color32> {
+        let t = self.bar_position(probability, max_probability)?;
+        let [r, g, b] = self.color_map.rgb(t);
+        let a = (self.opacity.clamp(0.0, 1.0) * 255.0).round() as u8;
+        Some(Color32::from_rgba_unmultiplied(r, g, b, a))
+    }
+}
+
+/// One cell of a heatmap.
+#[derive(Debug, Clone)]
+pub struct HeatCell {
+    pub cell: CellID,
+    pub probability: f64,
+    /// Human place name, when known ("Kyoto, Kyoto, Japan").
+    pub place_name: Option<String>,
+}
+
+/// Probabilities over non-overlapping S2 cells, tessellated for drawing.
+pub struct Heatmap {
+    /// Sorted by cell id, so that a point finds its cell by binary search.
+    cells: Vec<HeatCell>,
+    mesh: CellMesh,
+    max_probability: f64,
+}
+
+/// What the pointer is over.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HoveredCell {
+    pub token: String,
+    pub probability: f64,
+    pub place_name: Option<String>,
+}
+
+impl Heatmap {
+    pub fn new(mut cells: Vec<HeatCell>) -> Self {
+        cells.sort_by_key(|c| c.cell.0);
+        let ids: Vec<CellID> = cells.iter().map(|c| c.cell).collect();
+        let mesh = CellMesh::build(&ids);
+        let max_probability = cells
+            .iter()
+            .map(|c| c.probability)
+            .filter(|p| p.is_finite())
+            .fold(0.0, f64::max);
+        Self {
+            cells,
+            mesh,
+            max_probability,
+        }
+    }
+
+    /// A heatmap over scored cells, each named after the shipped geocell that holds it when
+    /// that geocell is at least as large.
+    pub fn from_scores(scores: &[CellScore], names: Option<&GeoCells>) -> Self {
+        let cells = scores
+            .iter()
+            .map(|s| {
+                let centre = LatLng::from(s.cell);
+                let place_name = names
+                    .and_then(|g| g.lookup(centre.lat.deg(), centre.lng.deg()))
+                    .filter(|g| g.cell.level() <= s.cell.level())
+                    .map(|g| g.place_name.clone());
+                HeatCell {
+                    cell: s.cell,
+                    probability: s.probability,
+                    place_name,
+                }
+            })
+            .collect();
+        Self::new(cells)
+    }
+
+    /// The `k` most probable cells, most probable first.
+    pub fn top_cells(&self, k: usize) -> Vec<&HeatCell> {
+        let mut sorted: Vec<&HeatCell> = self.cells.iter().collect();
+        sorted.sort_by(|a, b| b.probability.total_cmp(&a.probability));
+        sorted.truncate(k);
+        sorted
+    }
+
+    pub fn cells(&self) -> &[HeatCell] {
+        &self.cells
+    }
+
+    pub fn max_probability(&self) -> f64 {
+        self.max_probability
+    }
+
+    pub fn mesh(&self) -> &CellMesh {
+        &self.mesh
+    }
+
+    /// The cell holding a position, if the heatmap has one there.
+    pub fn cell_at(&self, lat_deg: f64, lon_deg: f64) -> Option<&HeatCell> {
+        if !lat_deg.is_finite() || !lon_deg.is_finite() {
+            return None;
+        }
+        let leaf = CellID::from(LatLng::from_degrees(lat_deg.clamp(-90.0, 90.0), lon_deg));
+        containing_index(&self.cells, |c| c.cell, leaf).map(|i| &self.cells[i])
+    }
+
+    /// Screen-space triangles of the visible part of the heatmap.
+    pub fn screen_mesh(&self, view: &ScreenTransform, clip: egui::Rect, style: &HeatmapStyle) -> Mesh {
+        let fills: Vec<Option<Color32>> = self
+            .cells
+            .iter()
+            .map(|c| style.fill(c.probability, self.max_probability))
+            .collect();
+        let world_lo = view.world_from_screen(clip.min);
+        let world_hi = view.world_from_screen(clip.max);
+        let mut out = Mesh::default();
+        for piece in &self.mesh.pieces {
+            let Some(color) = fills[piece.cell_index] else {
+                continue;
+            };
+            if piece.world_max.x < world_lo.x
+                || piece.world_min.x > world_hi.x
+                || piece.world_max.y < world_lo.y
+                || piece.world_min.y > world_hi.y
+            {
+                continue;
+            }
+            let base = out.vertices.len() as u32;
+            let first = piece.vertex_range.start;
+            for p in &self.mesh.world_vertices[first as usize..piece.vertex_range.end as usize] {
+                out.vertices.push(Vertex {
+                    pos: view.screen_from_world(*p),
+                    uv: WHITE_UV,
+                    color,
+                });
+            }
+            out.indices.extend(
+                self.mesh.indices[piece.index_range.start as usize..piece.index_range.end as usize]
+                    .iter()
+                    .map(|i| i - first + base),
+            );
+        }
+        out
+    }
+}
+
+/// The affine map between normalised world space and screen points for one frame.
+#[derive(Debug, Clone, Copy)]
+pub struct ScreenTransform {
+    /// Screen position of world (0, 0), the map's top-left corner.
+    pub origin: Pos2,
+    /// Screen pixels per world unit (the world's width in pixels).
+    pub world_px: f64,
+}
+
+impl ScreenTransform {
+    pub fn from_projector(projector: &Projector) -> Self {
+        let origin = projector.project(lat_lon(MAX_MERCATOR_LAT_DEG, -180.0)).to_pos2();
+        let world_px = 256.0 * 2f64.powf(projector.zoom());
+        Self { origin, world_px }
+    }
+
+    pub fn screen_from_world(&self, p: WorldPoint) -> Pos2 {
+        pos2(
+            (self.origin.x as f64 + p.x * self.world_px) as f32,
+            (self.origin.y as f64 + p.y * self.world_px) as f32,
+        )
+    }
+
+    pub fn world_from_screen(&self, p: Pos2) -> WorldPoint {
+        WorldPoint {
+            x: (p.x as f64 - self.origin.x as f64) / self.world_px,
+            y: (p.y as f64 - self.origin.y as f64) / self.world_px,
+        }
+    }
+}
+
+/// Draws a [`Heatmap`] on a walkers map and reports the hovered cell.
+pub struct HeatmapPlugin<'a> {
+    pub heatmap: &'a Heatmap,
+    pub style: HeatmapStyle,
+    /// Filled with the cell under the pointer, if any.
+    pub hovered: &'a mut Option<HoveredCell>,
+}
+
+impl Plugin for HeatmapPlugin<'_> {
+    fn run(self: Box<Self>, ui: &mut Ui, response: &Response, projector: &Projector, _: &MapMemory) {
+        let view = ScreenTransform::from_projector(projector);
+        let clip = projector.clip_rect();
+        let painter = ui.painter_at(clip);
+        painter.add(self.heatmap.screen_mesh(&view, clip, &self.style));
+
+        *self.hovered = None;
+        let Some(pointer) = response.hover_pos() else {
+            return;
+        };
+        let world = view.world_from_screen(pointer);
+        if !(0.0..=1.0).contains(&world.x) || !(0.0..=1.0).contains(&world.y) {
+            return;
+        }
+        let (lat_deg, lon_deg) = lat_lon_from_world(world);
+        let Some(cell) = self.heatmap.cell_at(lat_deg, lon_deg) else {
+            return;
+        };
+        for ring in cell_world_rings(cell.cell) {
+            let points = ring.into_iter().map(|p| view.screen_from_world(p)).collect();
+            painter.add(egui::Shape::closed_line(points, Stroke::new(2.0, Color32::WHITE)));
+        }
+        *self.hovered = Some(HoveredCell {
+            token: cell.cell.to_token(),
+            probability: cell.probability,
+            place_name: cell.place_name.clone(),
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cell_at_level(lat: f64, lon: f64, level: u64) -> CellID {
+        CellID::from(LatLng::from_degrees(lat, lon)).parent(level)
+    }
+
+    #[test]
+    fn scales_place_probabilities_on_the_bar() {
+        let log = HeatmapStyle::default();
+        assert_eq!(log.bar_position(0.5, 0.5), Some(1.0));
+        assert!((log.bar_position(0.05, 0.5).unwrap_or(-1.0) - 0.75).abs() < 1e-6);
+        assert_eq!(log.bar_position(0.5e-5, 0.5), None);
+        assert_eq!(log.bar_position(0.0, 0.5), None);
+        assert_eq!(log.bar_position(f64::NAN, 0.5), None);
+        assert!((log.probability_at(0.75, 0.5) - 0.05).abs() < 1e-12);
+        let linear = HeatmapStyle { scale: HeatScale::Linear, ..log };
+        assert_eq!(linear.bar_position(0.25, 0.5), Some(0.5));
+        assert_eq!(linear.bar_position(0.001, 0.5), None);
+        assert!((linear.probability_at(0.5, 0.5) - 0.25).abs() < 1e-12);
+        // Opacity reaches the fill colour.
+        let faint = HeatmapStyle { opacity: 0.0, ..log };
+        assert_eq!(faint.fill(0.5, 0.5).map(|c| c.a()), Some(0));
+    }
+
+    #[test]
+    fn points_find_their_cell_and_only_their_cell() {
+        let kyoto = cell_at_level(35.0116, 135.7681, 6);
+        let paris = cell_at_level(48.8566, 2.3522, 10);
+        let heatmap = Heatmap::new(vec![
+            HeatCell { cell: paris, probability: 0.25, place_name: Some("Paris".into()) },
+            HeatCell { cell: kyoto, probability: 0.75, place_name: None },
+        ]);
+        assert_eq!(heatmap.max_probability(), 0.75);
+        assert_eq!(heatmap.cell_at(35.0116, 135.7681).map(|c| c.cell), Some(kyoto));
+        assert_eq!(heatmap.cell_at(48.8566, 2.3522).map(|c| c.cell), Some(paris));
+        assert!(heatmap.cell_at(-33.86, 151.2).is_none());
+        assert!(heatmap.cell_at(f64::NAN, 0.0).is_none());
+    }
+
+    #[test]
+    fn screen_mesh_covers_visible_cells_and_skips_hidden_ones() {
+        let kyoto = cell_at_level(35.0116, 135.7681, 6);
+        let heatmap = Heatmap::new(vec![HeatCell { cell: kyoto, probability: 1.0, place_name: None }]);
+        let view = ScreenTransform { origin: pos2(0.0, 0.0), world_px: 1024.0 };
+        let whole = egui::Rect::from_min_max(pos2(0.0, 0.0), pos2(1024.0, 1024.0));
+        let mesh = heatmap.screen_mesh(&view, whole, &HeatmapStyle::default());
+        assert!(mesh.indices.len() >= 6 && mesh.indices.len() % 3 == 0);
+        assert!(mesh.indices.iter().all(|&i| (i as usize) < mesh.vertices.len()));
+        let centre = crate::geo::mercator::world_from_lat_lon(35.0116, 135.7681);
+        let c = view.screen_from_world(centre);
+        assert!(mesh.vertices.iter().all(|v| (v.pos - c).length() < 40.0));
+        // A viewport over the Atlantic draws nothing.
+        let atlantic = egui::Rect::from_min_max(pos2(350.0, 350.0), pos2(420.0, 420.0));
+        assert!(heatmap.screen_mesh(&view, atlantic, &HeatmapStyle::default()).is_empty());
+    }
+}

@@ -1,0 +1,7 @@
+//! The map: the offline basemap pack, opt-in online layers, colour maps and the heatmap layer.
+
+pub mod basemap;
+pub mod colormap;
+pub mod heatmap;
+pub mod online;
+pub mod tile_pack;
