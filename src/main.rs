@@ -10,7 +10,11 @@ use geolens::geo::geocells::Granularity;
 use geolens::geo::partition::PartitionParams;
 
 #[derive(Parser)]
-#[command(name = "geolens", version, about = "Tells where a photo was taken. No arguments: open the app.")]
+#[command(
+    name = "geolens",
+    version,
+    about = "Tells where a photo was taken. No arguments: open the app."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -98,8 +102,14 @@ fn parse_pair(s: &str, sep: char, what: &str) -> Result<(f64, f64)> {
     let (a, b) = s
         .split_once(sep)
         .with_context(|| format!("{what} must look like A{sep}B, got {s:?}"))?;
-    let a: f64 = a.trim().parse().with_context(|| format!("bad {what} {s:?}"))?;
-    let b: f64 = b.trim().parse().with_context(|| format!("bad {what} {s:?}"))?;
+    let a: f64 = a
+        .trim()
+        .parse()
+        .with_context(|| format!("bad {what} {s:?}"))?;
+    let b: f64 = b
+        .trim()
+        .parse()
+        .with_context(|| format!("bad {what} {s:?}"))?;
     if !a.is_finite() || !b.is_finite() {
         bail!("bad {what} {s:?}");
     }
@@ -112,7 +122,10 @@ fn run_gui(args: GuiArgs) -> Result<()> {
             let file = std::fs::File::open(path).with_context(|| format!("{}", path.display()))?;
             let scores = geolens::scores::read_cell_scores_csv(file)
                 .with_context(|| format!("{}", path.display()))?;
-            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             Some((name, scores))
         }
         None => None,
@@ -154,11 +167,22 @@ fn run() -> Result<()> {
     match cli.command {
         None => run_gui(cli.gui),
         Some(Command::Cells { command }) => match command {
-            CellsCommand::Build { input, t_min, t_max, max_level, out, force } => {
+            CellsCommand::Build {
+                input,
+                t_min,
+                t_max,
+                max_level,
+                out,
+                force,
+            } => {
                 if out.exists() && !force {
                     bail!("{} exists; pass --force to overwrite it", out.display());
                 }
-                let params = PartitionParams { t_min, t_max, max_cell_level: max_level };
+                let params = PartitionParams {
+                    t_min,
+                    t_max,
+                    max_cell_level: max_level,
+                };
                 let report = geolens::cli::cells::build(&input, params, &out)?;
                 println!("{report}");
                 Ok(())

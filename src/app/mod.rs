@@ -13,9 +13,9 @@ use walkers::{HttpTiles, Map, lat_lon};
 
 use crate::geo::geocells::{GeoCells, Granularity};
 use crate::map::basemap::{OfflineBasemap, embedded_pack};
-use crate::map::heatmap::{Heatmap, HeatmapPlugin, HoveredCell};
+use crate::map::heatmap::{HeatQuantity, Heatmap, HeatmapPlugin, HoveredCell};
 use crate::map::online::{OnlineLayer, http_tiles};
-use crate::scores::{CellScore, photo_density_prior};
+use crate::scores::{CellScore, photo_density_per_1000_km2};
 use state::{AppState, STATE_KEY};
 
 #[derive(Debug, Error)]
@@ -61,7 +61,10 @@ impl Default for LaunchOptions {
 enum HeatmapSource {
     /// Each geocell's share of the GeoCLIP gallery photos: real data, no model needed.
     PhotoDensity,
-    File { name: String, scores: Vec<CellScore> },
+    File {
+        name: String,
+        scores: Vec<CellScore>,
+    },
 }
 
 struct ScreenshotJob {
@@ -135,27 +138,37 @@ impl GeolensApp {
     /// Builds (or reuses) the heatmap for the current granularity.
     fn ensure_heatmap(&mut self) {
         let granularity = self.state.granularity;
-        if self.heatmap.as_ref().is_some_and(|(g, _)| *g == granularity) {
+        if self
+            .heatmap
+            .as_ref()
+            .is_some_and(|(g, _)| *g == granularity)
+        {
             return;
         }
-        if !self.geocells.contains_key(&granularity) {
+        if let std::collections::hash_map::Entry::Vacant(slot) = self.geocells.entry(granularity) {
             match GeoCells::embedded(granularity) {
                 Ok(cells) => {
-                    self.geocells.insert(granularity, cells);
+                    slot.insert(cells);
                 }
                 Err(e) => {
-                    self.notice = Some(format!("Could not load the {} geocells: {e}", granularity.label()));
-                    return;
+                    self.notice = Some(format!(
+                        "Could not load the {} geocells: {e}",
+                        granularity.label()
+                    ));
                 }
             }
         }
         let cells = self.geocells.get(&granularity);
-        let scores = match (&self.heatmap_source, cells) {
-            (HeatmapSource::File { scores, .. }, _) => scores.clone(),
-            (HeatmapSource::PhotoDensity, Some(cells)) => photo_density_prior(cells),
+        let heatmap = match (&self.heatmap_source, cells) {
+            (HeatmapSource::File { scores, .. }, _) => Heatmap::from_scores(scores, cells),
+            (HeatmapSource::PhotoDensity, Some(cells)) => Heatmap::from_values(
+                &photo_density_per_1000_km2(cells),
+                HeatQuantity::PhotoDensity,
+                Some(cells),
+            ),
             (HeatmapSource::PhotoDensity, None) => return,
         };
-        self.heatmap = Some((granularity, Heatmap::from_scores(&scores, cells)));
+        self.heatmap = Some((granularity, heatmap));
     }
 
     /// Creates or drops the online layer to match the settings.
@@ -170,10 +183,13 @@ impl GeolensApp {
     fn heatmap_description(&self) -> String {
         match &self.heatmap_source {
             HeatmapSource::PhotoDensity => format!(
-                "Photo density: each {} geocell's share of the 100k geotagged photos in GeoCLIP's gallery.",
+                "Sample layer (no photo yet): where people take photos. Density of the 100k geotagged photos in GeoCLIP's gallery over the {} geocells, per 1000 km².",
                 self.state.granularity.label()
             ),
-            HeatmapSource::File { name, scores } => format!("{} cells from {name}", scores.len()),
+            HeatmapSource::File { name, scores } => match scores.len() {
+                1 => format!("1 cell from {name}"),
+                n => format!("{n} cells from {name}"),
+            },
         }
     }
 
@@ -182,7 +198,11 @@ impl GeolensApp {
         self.ensure_online_layer(&ctx);
         self.ensure_heatmap();
         let fallback_center = lat_lon(25.0, 10.0);
-        let mut map = Map::new(Some(&mut self.basemap), &mut self.state.map_memory, fallback_center);
+        let mut map = Map::new(
+            Some(&mut self.basemap),
+            &mut self.state.map_memory,
+            fallback_center,
+        );
         if let Some((_, http)) = &mut self.online {
             map = map.with_layer(http, 1.0);
         }
@@ -207,8 +227,16 @@ impl GeolensApp {
         {
             panels::legend_ui(&ctx, map_rect, heatmap, &self.state.heatmap_style);
         }
-        let online_attribution = self.online.as_ref().map(|(_, t)| walkers::Tiles::attribution(t));
-        panels::attribution_ui(&ctx, map_rect, &walkers::Tiles::attribution(&self.basemap), online_attribution);
+        let online_attribution = self
+            .online
+            .as_ref()
+            .map(|(_, t)| walkers::Tiles::attribution(t));
+        panels::attribution_ui(
+            &ctx,
+            map_rect,
+            &walkers::Tiles::attribution(&self.basemap),
+            online_attribution,
+        );
         if let Some(job) = &mut self.screenshot {
             screenshot_step(&ctx, job, map_rect, &self.state);
         }
@@ -235,7 +263,12 @@ impl eframe::App for GeolensApp {
 }
 
 /// Drives `--screenshot`: wait a few frames, grab the window, write PNG + JSON, close.
-fn screenshot_step(ctx: &egui::Context, job: &mut ScreenshotJob, map_rect: egui::Rect, state: &AppState) {
+fn screenshot_step(
+    ctx: &egui::Context,
+    job: &mut ScreenshotJob,
+    map_rect: egui::Rect,
+    state: &AppState,
+) {
     ctx.request_repaint();
     if job.frames_before > 0 {
         job.frames_before -= 1;
@@ -275,7 +308,8 @@ fn save_screenshot(
     let bytes: Vec<u8> = image.pixels.iter().flat_map(|c| c.to_array()).collect();
     let rgba = image::RgbaImage::from_raw(w as u32, h as u32, bytes)
         .ok_or_else(|| "screenshot has the wrong number of pixels".to_string())?;
-    rgba.save(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    rgba.save(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
     let center = state.map_memory.detached().unwrap_or(lat_lon(25.0, 10.0));
     let r = map_rect;
     let meta = serde_json::json!({
@@ -288,7 +322,8 @@ fn save_screenshot(
         "center_lon_deg": center.x(),
     });
     let meta_path = path.with_extension("json");
-    std::fs::write(&meta_path, meta.to_string()).map_err(|e| format!("{}: {e}", meta_path.display()))
+    std::fs::write(&meta_path, meta.to_string())
+        .map_err(|e| format!("{}: {e}", meta_path.display()))
 }
 
 /// Opens the window and runs until it is closed.

@@ -10,22 +10,10 @@ use crate::map::colormap::ColorMap;
 use crate::map::heatmap::{HeatScale, Heatmap, HeatmapStyle, HoveredCell};
 use crate::map::online::OnlineLayer;
 
-/// Probability as a short percentage ("12.3%", "0.042%").
-pub fn percent(probability: f64) -> String {
-    let pct = probability * 100.0;
-    if pct >= 10.0 {
-        format!("{pct:.1}%")
-    } else if pct >= 0.1 {
-        format!("{pct:.2}%")
-    } else {
-        format!("{pct:.2e}%")
-    }
-}
-
 impl GeolensApp {
     pub(super) fn top_bar_ui(&mut self, ui: &mut Ui) {
         ui.horizontal(|ui| {
-            ui.toggle_value(&mut self.state.side_panel_open, "☰")
+            ui.toggle_value(&mut self.state.side_panel_open, "Panel")
                 .on_hover_text("Show or hide the side panel");
             ui.label(RichText::new("geolens").strong());
             ui.separator();
@@ -81,16 +69,20 @@ impl GeolensApp {
             ui.label("No heatmap.");
             return;
         };
-        let max = heatmap.max_probability().max(f64::MIN_POSITIVE);
+        let max = heatmap.max_value().max(f64::MIN_POSITIVE);
+        let quantity = heatmap.quantity();
         let mut fly_to = None;
         egui::ScrollArea::vertical().show(ui, |ui| {
             for cell in heatmap.top_cells(15) {
-                let name = cell.place_name.clone().unwrap_or_else(|| cell.cell.to_token());
+                let name = cell
+                    .place_name
+                    .clone()
+                    .unwrap_or_else(|| cell.cell.to_token());
                 let row = ui.horizontal(|ui| {
                     ui.add(
-                        egui::ProgressBar::new((cell.probability / max) as f32)
+                        egui::ProgressBar::new((cell.value / max) as f32)
                             .desired_width(70.0)
-                            .text(percent(cell.probability)),
+                            .text(quantity.format(cell.value)),
                     );
                     ui.add(egui::Label::new(name).truncate().sense(Sense::click()))
                 });
@@ -104,7 +96,10 @@ impl GeolensApp {
             self.state
                 .map_memory
                 .center_at(lat_lon(centre.lat.deg(), centre.lng.deg()));
-            let _ = self.state.map_memory.set_zoom((cell.level() as f64 + 1.5).clamp(2.0, 16.0));
+            let _ = self
+                .state
+                .map_memory
+                .set_zoom((cell.level() as f64 + 1.5).clamp(2.0, 16.0));
         }
     }
 }
@@ -114,12 +109,25 @@ pub fn hovered_cell_ui(ui: &mut Ui, cell: &HoveredCell) {
     if let Some(name) = &cell.place_name {
         ui.label(RichText::new(name).strong());
     }
-    ui.label(format!("P = {}", percent(cell.probability)));
-    ui.label(RichText::new(format!("S2 cell {}", cell.token)).small().weak());
+    ui.label(format!(
+        "{} = {}",
+        cell.quantity.label(),
+        cell.quantity.format(cell.value)
+    ));
+    ui.label(
+        RichText::new(format!("S2 cell {}", cell.token))
+            .small()
+            .weak(),
+    );
 }
 
 /// Colour bar with probability ticks, pinned to the map's bottom-left corner.
-pub fn legend_ui(ctx: &egui::Context, map_rect: egui::Rect, heatmap: &Heatmap, style: &HeatmapStyle) {
+pub fn legend_ui(
+    ctx: &egui::Context,
+    map_rect: egui::Rect,
+    heatmap: &Heatmap,
+    style: &HeatmapStyle,
+) {
     egui::Area::new(egui::Id::unique("heatmap_legend"))
         .pivot(Align2::LEFT_BOTTOM)
         .fixed_pos(map_rect.left_bottom() + vec2(10.0, -10.0))
@@ -130,7 +138,9 @@ pub fn legend_ui(ctx: &egui::Context, map_rect: egui::Rect, heatmap: &Heatmap, s
                     HeatScale::Log => "log",
                     HeatScale::Linear => "linear",
                 };
-                ui.label(RichText::new(format!("P(cell), {scale} scale")).small());
+                ui.label(
+                    RichText::new(format!("{}, {scale} scale", heatmap.quantity().label())).small(),
+                );
                 let (rect, _) = ui.allocate_exact_size(vec2(200.0, 12.0), Sense::hover());
                 let steps = 64;
                 let mut mesh = egui::Mesh::default();
@@ -148,8 +158,10 @@ pub fn legend_ui(ctx: &egui::Context, map_rect: egui::Rect, heatmap: &Heatmap, s
                 ui.painter().add(mesh);
                 ui.horizontal(|ui| {
                     ui.spacing_mut().item_spacing.x = 0.0;
-                    let max = heatmap.max_probability();
-                    let labels = [0.0f32, 0.5, 1.0].map(|t| percent(style.probability_at(t, max)));
+                    let max = heatmap.max_value();
+                    let q = heatmap.quantity();
+                    let labels = [0.0f32, 0.5, 1.0]
+                        .map(|t| q.format(style.value_at(t, max, heatmap.log_decades())));
                     ui.label(RichText::new(&labels[0]).small());
                     ui.add_space(ui.available_width().min(200.0) / 2.0 - 40.0);
                     ui.label(RichText::new(&labels[1]).small());
@@ -161,7 +173,12 @@ pub fn legend_ui(ctx: &egui::Context, map_rect: egui::Rect, heatmap: &Heatmap, s
 }
 
 /// Source credits, pinned to the map's bottom-right corner (walkers draws none itself).
-pub fn attribution_ui(ctx: &egui::Context, map_rect: egui::Rect, basemap: &Attribution, online: Option<Attribution>) {
+pub fn attribution_ui(
+    ctx: &egui::Context,
+    map_rect: egui::Rect,
+    basemap: &Attribution,
+    online: Option<Attribution>,
+) {
     egui::Area::new(egui::Id::unique("map_attribution"))
         .pivot(Align2::RIGHT_BOTTOM)
         .fixed_pos(map_rect.right_bottom() + vec2(-4.0, -4.0))
@@ -174,16 +191,4 @@ pub fn attribution_ui(ctx: &egui::Context, map_rect: egui::Rect, basemap: &Attri
                     }
                 });
         });
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn percentages_read_well_at_every_size() {
-        assert_eq!(percent(0.5), "50.0%");
-        assert_eq!(percent(0.0123), "1.23%");
-        assert_eq!(percent(0.00001), "1.00e-3%");
-    }
 }

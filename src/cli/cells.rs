@@ -13,7 +13,10 @@ use crate::geo::place_names::PlaceNamer;
 /// Reads points, partitions them, names the cells and writes the geocells CSV. Returns a
 /// one-paragraph report.
 pub fn build(input: &Path, params: PartitionParams, out: &Path) -> Result<String, GeoError> {
-    let file = File::open(input).map_err(|e| GeoError::Io { path: input.to_owned(), source: e })?;
+    let file = File::open(input).map_err(|e| GeoError::Io {
+        path: input.to_owned(),
+        source: e,
+    })?;
     let points = read_points_csv(BufReader::new(file))?;
     let started = Instant::now();
     let partition = build_partition(&points, params)?;
@@ -21,10 +24,9 @@ pub fn build(input: &Path, params: PartitionParams, out: &Path) -> Result<String
     let namer = PlaceNamer::new();
     let cells = GeoCells::from_partition(&partition, &namer);
     cells.write_csv(out)?;
-    let (min_level, max_level) = partition
-        .cells
-        .iter()
-        .fold((u64::MAX, 0), |(lo, hi), c| (lo.min(c.cell.level()), hi.max(c.cell.level())));
+    let (min_level, max_level) = partition.cells.iter().fold((u64::MAX, 0), |(lo, hi), c| {
+        (lo.min(c.cell.level()), hi.max(c.cell.level()))
+    });
     Ok(format!(
         "{} cells (levels {min_level}-{max_level}) from {} points with t_min {} t_max {}: {:.1}% of points in kept cells; partitioned in {partition_ms:.1} ms; wrote {}",
         partition.cells.len(),
@@ -38,15 +40,22 @@ pub fn build(input: &Path, params: PartitionParams, out: &Path) -> Result<String
 
 /// Prints the shipped partitions as a table.
 pub fn stats(out: &mut impl Write) -> Result<(), GeoError> {
-    let io = |e: std::io::Error| GeoError::Io { path: "<stdout>".into(), source: e };
-    writeln!(out, "{:<8} {:>6} {:>6} {:>6} {:>8} {:>8}", "level", "cells", "t_min", "t_max", "photos", "s2 lvls").map_err(io)?;
+    let io = |e: std::io::Error| GeoError::Io {
+        path: "<stdout>".into(),
+        source: e,
+    };
+    writeln!(
+        out,
+        "{:<8} {:>6} {:>6} {:>6} {:>8} {:>8}",
+        "level", "cells", "t_min", "t_max", "photos", "s2 lvls"
+    )
+    .map_err(io)?;
     for g in Granularity::ALL {
         let cells = GeoCells::embedded(g)?;
         let p = g.params();
-        let (lo, hi) = cells
-            .cells()
-            .iter()
-            .fold((u64::MAX, 0), |(lo, hi), c| (lo.min(c.cell.level()), hi.max(c.cell.level())));
+        let (lo, hi) = cells.cells().iter().fold((u64::MAX, 0), |(lo, hi), c| {
+            (lo.min(c.cell.level()), hi.max(c.cell.level()))
+        });
         writeln!(
             out,
             "{:<8} {:>6} {:>6} {:>6} {:>8} {:>5}-{}",

@@ -226,14 +226,27 @@ impl CellMesh {
         }
         let base = self.world_vertices.len() as u32;
         let first_index = self.indices.len() as u32;
-        let mut world_min = WorldPoint { x: f64::MAX, y: f64::MAX };
-        let mut world_max = WorldPoint { x: f64::MIN, y: f64::MIN };
+        let mut world_min = WorldPoint {
+            x: f64::MAX,
+            y: f64::MAX,
+        };
+        let mut world_max = WorldPoint {
+            x: f64::MIN,
+            y: f64::MIN,
+        };
         for p in ring {
-            world_min = WorldPoint { x: world_min.x.min(p.x), y: world_min.y.min(p.y) };
-            world_max = WorldPoint { x: world_max.x.max(p.x), y: world_max.y.max(p.y) };
+            world_min = WorldPoint {
+                x: world_min.x.min(p.x),
+                y: world_min.y.min(p.y),
+            };
+            world_max = WorldPoint {
+                x: world_max.x.max(p.x),
+                y: world_max.y.max(p.y),
+            };
         }
         self.world_vertices.extend_from_slice(ring);
-        self.indices.extend(triangles.into_iter().map(|i| base + i as u32));
+        self.indices
+            .extend(triangles.into_iter().map(|i| base + i as u32));
         self.pieces.push(MeshPiece {
             cell_index,
             vertex_range: base..self.world_vertices.len() as u32,
@@ -295,7 +308,11 @@ mod tests {
             let rings = cell_world_rings(cell);
             assert!(!rings.is_empty(), "face {face} drew nothing");
             for ring in &rings {
-                assert!(ring.len() >= 4, "face {face}: ring of {} points", ring.len());
+                assert!(
+                    ring.len() >= 4,
+                    "face {face}: ring of {} points",
+                    ring.len()
+                );
                 assert!(ring.iter().all(in_square), "face {face} leaves the map");
                 // Closed: consecutive points (the last back to the first included) are close,
                 // so the outline has no spikes across the map.
@@ -304,7 +321,10 @@ mod tests {
                     let (a, b) = (ring[i], ring[(i + 1) % ring.len()]);
                     let on_edge = |y: f64| y.abs() < 1e-9 || (y - 1.0).abs() < 1e-9;
                     let along_border = on_edge(a.y) && on_edge(b.y) && (a.y - b.y).abs() < 1e-9;
-                    assert!((a.x - b.x).abs() < 0.1 || along_border, "face {face} jumps across the map");
+                    assert!(
+                        (a.x - b.x).abs() < 0.1 || along_border,
+                        "face {face} jumps across the map"
+                    );
                 }
             }
             // The face's centre point is inside its own outline (the polar faces' centres are
@@ -360,7 +380,11 @@ mod tests {
         for child in cell.children() {
             let rings = cell_world_rings(child);
             assert_eq!(rings.len(), 1);
-            assert!(rings[0].iter().any(|p| p.x.abs() < 1e-12 || (p.x - 1.0).abs() < 1e-12));
+            assert!(
+                rings[0]
+                    .iter()
+                    .any(|p| p.x.abs() < 1e-12 || (p.x - 1.0).abs() < 1e-12)
+            );
         }
         // A cell well away from the antimeridian stays whole.
         let kyoto = CellID::from(LatLng::from_degrees(35.0116, 135.7681)).parent(8);
@@ -375,7 +399,11 @@ mod tests {
         for v in Cell::from(cell).vertices() {
             let ll = LatLng::from(v);
             let w = world_from_lat_lon(ll.lat.deg(), ll.lng.deg());
-            assert!(rings[0].iter().any(|p| (p.x - w.x).abs() < 1e-12 && (p.y - w.y).abs() < 1e-12));
+            assert!(
+                rings[0]
+                    .iter()
+                    .any(|p| (p.x - w.x).abs() < 1e-12 && (p.y - w.y).abs() < 1e-12)
+            );
         }
         let (lat, lon) = lat_lon_from_world(rings[0][0]);
         assert!((lat - 48.85).abs() < 0.1 && (lon - 2.35).abs() < 0.1);

@@ -26,7 +26,10 @@ mod tests {
         ];
         for ((a_lat, a_lon), (b_lat, b_lon), expected_km) in cases {
             let d = haversine_km(a_lat, a_lon, b_lat, b_lon);
-            assert!((d - expected_km).abs() / expected_km < 0.005, "{d} vs {expected_km}");
+            assert!(
+                (d - expected_km).abs() / expected_km < 0.005,
+                "{d} vs {expected_km}"
+            );
             assert!((d - haversine_km(b_lat, b_lon, a_lat, a_lon)).abs() < 1e-9);
         }
         assert_eq!(haversine_km(10.0, 20.0, 10.0, 20.0), 0.0);

@@ -83,7 +83,11 @@ pub struct GeoCells {
 
 /// Index of the item whose cell contains `leaf`, in items sorted by non-overlapping cell ids.
 /// O(log n).
-pub fn containing_index<T>(sorted: &[T], cell_of: impl Fn(&T) -> CellID, leaf: CellID) -> Option<usize> {
+pub fn containing_index<T>(
+    sorted: &[T],
+    cell_of: impl Fn(&T) -> CellID,
+    leaf: CellID,
+) -> Option<usize> {
     let i = sorted.partition_point(|item| cell_of(item).range_min().0 <= leaf.0);
     let i = i.checked_sub(1)?;
     cell_of(&sorted[i]).contains(&leaf).then_some(i)
@@ -115,24 +119,38 @@ impl GeoCells {
         let mut cells: Vec<GeoCell> = Vec::new();
         for (i, row) in csv.deserialize::<GeoCellRow>().enumerate() {
             let row_no = i + 2; // 1-based, after the header
-            let bad = |message: String| GeoError::BadRow { row: row_no, message };
+            let bad = |message: String| GeoError::BadRow {
+                row: row_no,
+                message,
+            };
             let row = row.map_err(|e| bad(e.to_string()))?;
             let cell = CellID::from_token(&row.token);
             if !cell.is_valid() || cell.to_token() != row.token {
                 return Err(bad(format!("{:?} is not an S2 cell token", row.token)));
             }
             if cell.level() != u64::from(row.level) {
-                return Err(bad(format!("token {} is level {}, not {}", row.token, cell.level(), row.level)));
+                return Err(bad(format!(
+                    "token {} is level {}, not {}",
+                    row.token,
+                    cell.level(),
+                    row.level
+                )));
             }
             if let Some(prev) = cells.last()
                 && prev.cell.range_max().0 >= cell.range_min().0
             {
-                return Err(bad(format!("cell {} overlaps or precedes the row before", row.token)));
+                return Err(bad(format!(
+                    "cell {} overlaps or precedes the row before",
+                    row.token
+                )));
             }
             cells.push(GeoCell {
                 cell,
                 photo_count: row.photo_count,
-                mean: LatLonDeg { lat_deg: row.mean_lat_deg, lon_deg: row.mean_lon_deg },
+                mean: LatLonDeg {
+                    lat_deg: row.mean_lat_deg,
+                    lon_deg: row.mean_lon_deg,
+                },
                 place_name: row.place_name,
             });
         }
@@ -143,7 +161,10 @@ impl GeoCells {
     }
 
     pub fn write_csv(&self, path: &Path) -> Result<(), GeoError> {
-        let io_err = |e: std::io::Error| GeoError::Io { path: path.to_owned(), source: e };
+        let io_err = |e: std::io::Error| GeoError::Io {
+            path: path.to_owned(),
+            source: e,
+        };
         let mut out = csv::Writer::from_path(path).map_err(|e| io_err(e.into()))?;
         for c in &self.cells {
             out.serialize(GeoCellRow {
@@ -199,32 +220,52 @@ mod tests {
             prev_len = cells.len();
             let p = g.params();
             for c in cells.cells() {
-                assert!(c.photo_count >= p.t_min && c.photo_count <= p.t_max, "{c:?}");
+                assert!(
+                    c.photo_count >= p.t_min && c.photo_count <= p.t_max,
+                    "{c:?}"
+                );
                 assert!(!c.place_name.is_empty());
             }
             // Every cell finds itself from its mean location.
             for c in cells.cells() {
-                assert_eq!(cells.lookup(c.mean.lat_deg, c.mean.lon_deg).map(|f| f.cell), Some(c.cell));
+                assert_eq!(
+                    cells.lookup(c.mean.lat_deg, c.mean.lon_deg).map(|f| f.cell),
+                    Some(c.cell)
+                );
             }
         }
         let fine = GeoCells::embedded(Granularity::Fine).expect("fine");
         assert!(fine.len() >= 1000, "fine level has {} cells", fine.len());
-        let tokyo = fine.lookup(35.6812, 139.7671).expect("Tokyo is covered at the fine level");
+        let tokyo = fine
+            .lookup(35.6812, 139.7671)
+            .expect("Tokyo is covered at the fine level");
         assert!(tokyo.place_name.ends_with("Japan"), "{}", tokyo.place_name);
     }
 
     #[test]
     fn csv_round_trips_and_rejects_bad_rows() {
         let points: Vec<LatLonDeg> = (0..400)
-            .map(|i| LatLonDeg { lat_deg: 35.0 + (i % 20) as f64 * 0.01, lon_deg: 135.7 + (i / 20) as f64 * 0.01 })
+            .map(|i| LatLonDeg {
+                lat_deg: 35.0 + (i % 20) as f64 * 0.01,
+                lon_deg: 135.7 + (i / 20) as f64 * 0.01,
+            })
             .collect();
-        let params = PartitionParams { t_min: 2, t_max: 50, max_cell_level: 30 };
+        let params = PartitionParams {
+            t_min: 2,
+            t_max: 50,
+            max_cell_level: 30,
+        };
         let partition = build_partition(&points, params).expect("builds");
         let named = GeoCells {
             cells: partition
                 .cells
                 .iter()
-                .map(|c| GeoCell { cell: c.cell, photo_count: c.photo_count, mean: c.mean, place_name: "Kyoto, Kyoto, Japan".into() })
+                .map(|c| GeoCell {
+                    cell: c.cell,
+                    photo_count: c.photo_count,
+                    mean: c.mean,
+                    place_name: "Kyoto, Kyoto, Japan".into(),
+                })
                 .collect(),
         };
         let dir = std::env::temp_dir().join(format!("geolens-geocells-{}", std::process::id()));
@@ -234,17 +275,30 @@ mod tests {
         let back = GeoCells::from_csv(std::fs::File::open(&path).expect("opens")).expect("reads");
         assert_eq!(back.len(), named.len());
         for (a, b) in back.cells().iter().zip(named.cells()) {
-            assert_eq!((a.cell, a.photo_count, &a.place_name), (b.cell, b.photo_count, &b.place_name));
+            assert_eq!(
+                (a.cell, a.photo_count, &a.place_name),
+                (b.cell, b.photo_count, &b.place_name)
+            );
             assert!((a.mean.lat_deg - b.mean.lat_deg).abs() < 1e-5);
         }
         let _ = std::fs::remove_dir_all(&dir);
         let first = leaf_cell(points[0]);
-        assert!(back.lookup(points[0].lat_deg, points[0].lon_deg).is_some_and(|c| c.cell.contains(&first)));
+        assert!(
+            back.lookup(points[0].lat_deg, points[0].lon_deg)
+                .is_some_and(|c| c.cell.contains(&first))
+        );
 
         let header = "token,level,photo_count,mean_lat_deg,mean_lon_deg,place_name\n";
-        let err = |body: &str| GeoCells::from_csv(format!("{header}{body}").as_bytes()).expect_err("bad").to_string();
+        let err = |body: &str| {
+            GeoCells::from_csv(format!("{header}{body}").as_bytes())
+                .expect_err("bad")
+                .to_string()
+        };
         assert!(err("zz,3,10,0,0,x\n").contains("row 2"));
-        assert!(err("1,0,10,0,0,x\n1,0,10,0,0,x\n").contains("row 3"), "duplicate");
+        assert!(
+            err("1,0,10,0,0,x\n1,0,10,0,0,x\n").contains("row 3"),
+            "duplicate"
+        );
         assert!(err("1,4,10,0,0,x\n").contains("level"));
         assert!(err("").contains("no points"));
     }

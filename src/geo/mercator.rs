@@ -83,9 +83,15 @@ mod tests {
         let clamped = world_from_lat_lon(90.0, 180.0);
         assert!((clamped.x - 1.0).abs() < 1e-12 && clamped.y.abs() < 1e-9);
         // London (51.5074 N, 0.1278 W) lies in tile x 15, y 10 at zoom 5.
-        assert_eq!(tile_from_world(world_from_lat_lon(51.5074, -0.1278), 5), (15, 10));
+        assert_eq!(
+            tile_from_world(world_from_lat_lon(51.5074, -0.1278), 5),
+            (15, 10)
+        );
         // Sydney is tile (30, 19) at zoom 5.
-        assert_eq!(tile_from_world(world_from_lat_lon(-33.8688, 151.2093), 5), (29, 19));
+        assert_eq!(
+            tile_from_world(world_from_lat_lon(-33.8688, 151.2093), 5),
+            (29, 19)
+        );
     }
 
     #[test]

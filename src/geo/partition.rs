@@ -60,7 +60,10 @@ pub fn leaf_cell(p: LatLonDeg) -> CellID {
 }
 
 /// Builds the partition. Deterministic: the same points in any order give the same cells.
-pub fn build_partition(points: &[LatLonDeg], params: PartitionParams) -> Result<Partition, GeoError> {
+pub fn build_partition(
+    points: &[LatLonDeg],
+    params: PartitionParams,
+) -> Result<Partition, GeoError> {
     if points.is_empty() {
         return Err(GeoError::NoPoints);
     }
@@ -183,10 +186,18 @@ mod tests {
     fn synthetic_points(n: usize, seed: u64) -> Vec<LatLonDeg> {
         let mut state = seed;
         let mut next = || {
-            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             (state >> 11) as f64 / (1u64 << 53) as f64
         };
-        let centres = [(35.0, 135.7), (48.85, 2.35), (40.7, -74.0), (-33.9, 151.2), (64.1, -21.9)];
+        let centres = [
+            (35.0, 135.7),
+            (48.85, 2.35),
+            (40.7, -74.0),
+            (-33.9, 151.2),
+            (64.1, -21.9),
+        ];
         (0..n)
             .map(|i| {
                 if i % 4 == 0 {
@@ -219,7 +230,10 @@ mod tests {
             let partition = build_partition(&points, PARAMS).expect("builds");
             assert!(partition.cells.len() > 20);
             for pair in partition.cells.windows(2) {
-                assert!(pair[0].cell.range_max().0 < pair[1].cell.range_min().0, "overlap");
+                assert!(
+                    pair[0].cell.range_max().0 < pair[1].cell.range_min().0,
+                    "overlap"
+                );
             }
             for c in &partition.cells {
                 assert!(c.photo_count >= PARAMS.t_min && c.photo_count <= PARAMS.t_max);
@@ -236,7 +250,11 @@ mod tests {
         let mut kept = 0;
         for p in &points {
             let leaf = leaf_cell(*p);
-            let holders = partition.cells.iter().filter(|c| c.cell.contains(&leaf)).count();
+            let holders = partition
+                .cells
+                .iter()
+                .filter(|c| c.cell.contains(&leaf))
+                .count();
             assert!(holders <= 1);
             kept += holders;
         }
@@ -253,14 +271,32 @@ mod tests {
         reversed.reverse();
         let a = build_partition(&points, PARAMS).expect("builds");
         let b = build_partition(&reversed, PARAMS).expect("builds");
-        assert_eq!(a.cells.iter().map(|c| (c.cell, c.photo_count)).collect::<Vec<_>>(),
-                   b.cells.iter().map(|c| (c.cell, c.photo_count)).collect::<Vec<_>>());
+        assert_eq!(
+            a.cells
+                .iter()
+                .map(|c| (c.cell, c.photo_count))
+                .collect::<Vec<_>>(),
+            b.cells
+                .iter()
+                .map(|c| (c.cell, c.photo_count))
+                .collect::<Vec<_>>()
+        );
     }
 
     #[test]
     fn max_level_stops_splitting_even_over_t_max() {
-        let same = vec![LatLonDeg { lat_deg: 1.0, lon_deg: 2.0 }; 500];
-        let params = PartitionParams { t_min: 1, t_max: 10, max_cell_level: 4 };
+        let same = vec![
+            LatLonDeg {
+                lat_deg: 1.0,
+                lon_deg: 2.0
+            };
+            500
+        ];
+        let params = PartitionParams {
+            t_min: 1,
+            t_max: 10,
+            max_cell_level: 4,
+        };
         let partition = build_partition(&same, params).expect("builds");
         assert_eq!(partition.cells.len(), 1);
         assert_eq!(partition.cells[0].cell.level(), 4);
@@ -280,7 +316,17 @@ mod tests {
         assert!(msg("").contains("no points"));
         assert!(msg("LAT,LON\n").contains("no points"));
         assert!(matches!(
-            build_partition(&[LatLonDeg { lat_deg: 0.0, lon_deg: 0.0 }], PartitionParams { t_min: 9, t_max: 3, max_cell_level: 30 }),
+            build_partition(
+                &[LatLonDeg {
+                    lat_deg: 0.0,
+                    lon_deg: 0.0
+                }],
+                PartitionParams {
+                    t_min: 9,
+                    t_max: 3,
+                    max_cell_level: 30
+                }
+            ),
             Err(GeoError::BadThresholds { .. })
         ));
     }

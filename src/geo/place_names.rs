@@ -103,10 +103,19 @@ mod tests {
     fn names_match_cell_size() {
         let namer = PlaceNamer::new();
         let kyoto = namer.name(35.0116, 135.7681, 12);
-        assert!(kyoto.starts_with("Kyoto") && kyoto.ends_with("Japan"), "{kyoto}");
+        assert!(
+            kyoto.starts_with("Kyoto") && kyoto.ends_with("Japan"),
+            "{kyoto}"
+        );
         assert_eq!(namer.name(35.0116, 135.7681, 3), "Japan");
         let region = namer.name(48.8566, 2.3522, 6);
-        assert!(region.ends_with("France") && region.matches(", ").count() == 1, "{region}");
-        assert!(namer.name(-40.0, -120.0, 4).starts_with("near "), "mid-Pacific");
+        assert!(
+            region.ends_with("France") && region.matches(", ").count() == 1,
+            "{region}"
+        );
+        assert!(
+            namer.name(-40.0, -120.0, 4).starts_with("near "),
+            "mid-Pacific"
+        );
     }
 }

@@ -54,9 +54,10 @@ impl OfflineBasemap {
             self.textures.remove(&oldest);
         }
         let zoom = key.zoom.min(u8::MAX as u32) as u8;
-        let tile = self.pack.get(key).and_then(|bytes| {
-            Tile::new(bytes, &Style::default(), zoom, TILE_PX, &self.egui_ctx).ok()
-        });
+        let tile = self
+            .pack
+            .get(key)
+            .and_then(|bytes| Tile::new(bytes, &Style, zoom, TILE_PX, &self.egui_ctx).ok());
         self.textures.insert(key, (tile.clone(), self.uses));
         tile
     }
@@ -102,9 +103,15 @@ mod tests {
         let p = world_from_lat_lon(lat_deg, lon_deg);
         let (x, y) = tile_from_world(p, zoom);
         let blob = pack
-            .get(TileKey { zoom: zoom.into(), x, y })
+            .get(TileKey {
+                zoom: zoom.into(),
+                x,
+                y,
+            })
             .expect("tile present");
-        let img = image::load_from_memory(blob).expect("tile decodes").to_rgb8();
+        let img = image::load_from_memory(blob)
+            .expect("tile decodes")
+            .to_rgb8();
         assert_eq!(img.dimensions(), (TILE_PX, TILE_PX));
         let n = f64::from(1u32 << zoom);
         let px = ((p.x * n - f64::from(x)) * f64::from(TILE_PX)) as u32;

@@ -13,8 +13,8 @@ use walkers::{MapMemory, Plugin, Projector, lat_lon};
 use super::colormap::ColorMap;
 use crate::geo::cell_polygon::{CellMesh, cell_world_rings};
 use crate::geo::geocells::{GeoCells, containing_index};
-use crate::scores::CellScore;
 use crate::geo::mercator::{MAX_MERCATOR_LAT_DEG, WorldPoint, lat_lon_from_world};
+use crate::scores::CellScore;
 
 /// How probabilities map to colours.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -24,8 +24,10 @@ pub enum HeatScale {
     Log,
 }
 
-/// Decades below the maximum that the log scale shows.
+/// Decades below the maximum that the log scale shows for probabilities.
 pub const LOG_SCALE_DECADES: f64 = 4.0;
+/// The most decades any log scale shows.
+pub const MAX_LOG_SCALE_DECADES: f64 = 8.0;
 /// Share of the maximum under which the linear scale leaves a cell unfilled.
 pub const LINEAR_SCALE_FLOOR: f64 = 0.01;
 
@@ -51,16 +53,16 @@ impl Default for HeatmapStyle {
 impl HeatmapStyle {
     /// Position of `probability` on the colour bar in `[0, 1]`, or `None` when it falls below
     /// what the scale shows.
-    pub fn bar_position(&self, probability: f64, max_probability: f64) -> Option<f32> {
-        if !(probability > 0.0) || !(max_probability > 0.0) {
+    pub fn bar_position(&self, probability: f64, max_value: f64, log_decades: f64) -> Option<f32> {
+        if probability.is_nan() || probability <= 0.0 || max_value.is_nan() || max_value <= 0.0 {
             return None;
         }
-        let ratio = probability / max_probability;
+        let ratio = probability / max_value;
         let t = match self.scale {
             HeatScale::Linear if ratio < LINEAR_SCALE_FLOOR => return None,
             HeatScale::Linear => ratio,
             HeatScale::Log => {
-                let t = 1.0 + ratio.log10() / LOG_SCALE_DECADES;
+                let t = 1.0 + ratio.log10() / log_decades;
                 if t < 0.0 {
                     return None;
                 }
@@ -71,15 +73,15 @@ impl HeatmapStyle {
     }
 
     /// The probability at colour-bar position `t` (inverse of [`Self::bar_position`]).
-    pub fn probability_at(&self, t: f32, max_probability: f64) -> f64 {
+    pub fn value_at(&self, t: f32, max_value: f64, log_decades: f64) -> f64 {
         match self.scale {
-            HeatScale::Linear => t as f64 * max_probability,
-            HeatScale::Log => max_probability * 10f64.powf((t as f64 - 1.0) * LOG_SCALE_DECADES),
+            HeatScale::Linear => t as f64 * max_value,
+            HeatScale::Log => max_value * 10f64.powf((t as f64 - 1.0) * log_decades),
         }
     }
 
-    pub fn fill(&self, probability: f64, max_probability: f64) -> Option<Color32> {
-        let t = self.bar_position(probability, max_probability)?;
+    pub fn fill(&self, probability: f64, max_value: f64, log_decades: f64) -> Option<Color32> {
+        let t = self.bar_position(probability, max_value, log_decades)?;
         let [r, g, b] = self.color_map.rgb(t);
         let a = (self.opacity.clamp(0.0, 1.0) * 255.0).round() as u8;
         Some(Color32::from_rgba_unmultiplied(r, g, b, a))
@@ -90,7 +92,7 @@ impl HeatmapStyle {
 #[derive(Debug, Clone)]
 pub struct HeatCell {
     pub cell: CellID,
-    pub probability: f64,
+    pub value: f64,
     /// Human place name, when known ("Kyoto, Kyoto, Japan").
     pub place_name: Option<String>,
 }
@@ -100,14 +102,55 @@ pub struct Heatmap {
     /// Sorted by cell id, so that a point finds its cell by binary search.
     cells: Vec<HeatCell>,
     mesh: CellMesh,
-    max_probability: f64,
+    max_value: f64,
+    quantity: HeatQuantity,
+}
+
+/// What a heatmap's values measure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HeatQuantity {
+    /// Probability mass per cell (sums to at most 1).
+    #[default]
+    Probability,
+    /// Photos per 1000 km^2.
+    PhotoDensity,
+}
+
+impl HeatQuantity {
+    /// Legend title.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Probability => "P(cell)",
+            Self::PhotoDensity => "photos / 1000 km²",
+        }
+    }
+
+    /// A value as short text ("12.3%", "1.0e-3%", "0.84").
+    pub fn format(self, value: f64) -> String {
+        match self {
+            Self::Probability => {
+                let pct = value * 100.0;
+                if pct >= 10.0 {
+                    format!("{pct:.1}%")
+                } else if pct >= 0.1 {
+                    format!("{pct:.2}%")
+                } else {
+                    format!("{pct:.1e}%")
+                }
+            }
+            Self::PhotoDensity if value >= 100.0 => format!("{value:.0}"),
+            Self::PhotoDensity if value >= 0.1 => format!("{value:.2}"),
+            Self::PhotoDensity => format!("{value:.1e}"),
+        }
+    }
 }
 
 /// What the pointer is over.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HoveredCell {
     pub token: String,
-    pub probability: f64,
+    pub value: f64,
+    pub quantity: HeatQuantity,
     pub place_name: Option<String>,
 }
 
@@ -116,43 +159,89 @@ impl Heatmap {
         cells.sort_by_key(|c| c.cell.0);
         let ids: Vec<CellID> = cells.iter().map(|c| c.cell).collect();
         let mesh = CellMesh::build(&ids);
-        let max_probability = cells
+        let max_value = cells
             .iter()
-            .map(|c| c.probability)
+            .map(|c| c.value)
             .filter(|p| p.is_finite())
             .fold(0.0, f64::max);
         Self {
             cells,
             mesh,
-            max_probability,
+            max_value,
+            quantity: HeatQuantity::default(),
         }
     }
 
-    /// A heatmap over scored cells, each named after the shipped geocell that holds it when
-    /// that geocell is at least as large.
+    /// A probability heatmap over scored cells, named from the shipped geocells.
     pub fn from_scores(scores: &[CellScore], names: Option<&GeoCells>) -> Self {
-        let cells = scores
+        let values: Vec<(CellID, f64)> = scores.iter().map(|s| (s.cell, s.probability)).collect();
+        Self::from_values(&values, HeatQuantity::Probability, names)
+    }
+
+    /// A heatmap of any quantity over cells. Each cell is named after the shipped geocell that
+    /// holds its centre: in full when that geocell is at least as large, else by its country
+    /// (the name's last part), since a big cell is not one city.
+    pub fn from_values(
+        values: &[(CellID, f64)],
+        quantity: HeatQuantity,
+        names: Option<&GeoCells>,
+    ) -> Self {
+        let cells = values
             .iter()
-            .map(|s| {
-                let centre = LatLng::from(s.cell);
+            .map(|&(cell, value)| {
+                let centre = LatLng::from(cell);
                 let place_name = names
                     .and_then(|g| g.lookup(centre.lat.deg(), centre.lng.deg()))
-                    .filter(|g| g.cell.level() <= s.cell.level())
-                    .map(|g| g.place_name.clone());
+                    .map(|g| {
+                        if g.cell.level() <= cell.level() {
+                            g.place_name.clone()
+                        } else {
+                            let country = g.place_name.rsplit(", ").next().unwrap_or(&g.place_name);
+                            country.to_string()
+                        }
+                    });
                 HeatCell {
-                    cell: s.cell,
-                    probability: s.probability,
+                    cell,
+                    value,
                     place_name,
                 }
             })
             .collect();
-        Self::new(cells)
+        let mut heatmap = Self::new(cells);
+        heatmap.quantity = quantity;
+        heatmap
+    }
+
+    pub fn quantity(&self) -> HeatQuantity {
+        self.quantity
+    }
+
+    /// Decades the log scale spans: fixed for probabilities (so maps compare), the data's own
+    /// range (at most [`MAX_LOG_SCALE_DECADES`]) for other quantities.
+    pub fn log_decades(&self) -> f64 {
+        match self.quantity {
+            HeatQuantity::Probability => LOG_SCALE_DECADES,
+            HeatQuantity::PhotoDensity => {
+                let min = self
+                    .cells
+                    .iter()
+                    .map(|c| c.value)
+                    .filter(|v| *v > 0.0 && v.is_finite())
+                    .fold(f64::MAX, f64::min);
+                if min >= self.max_value || self.max_value <= 0.0 {
+                    return 1.0;
+                }
+                (self.max_value / min)
+                    .log10()
+                    .clamp(1.0, MAX_LOG_SCALE_DECADES)
+            }
+        }
     }
 
     /// The `k` most probable cells, most probable first.
     pub fn top_cells(&self, k: usize) -> Vec<&HeatCell> {
         let mut sorted: Vec<&HeatCell> = self.cells.iter().collect();
-        sorted.sort_by(|a, b| b.probability.total_cmp(&a.probability));
+        sorted.sort_by(|a, b| b.value.total_cmp(&a.value));
         sorted.truncate(k);
         sorted
     }
@@ -161,8 +250,8 @@ impl Heatmap {
         &self.cells
     }
 
-    pub fn max_probability(&self) -> f64 {
-        self.max_probability
+    pub fn max_value(&self) -> f64 {
+        self.max_value
     }
 
     pub fn mesh(&self) -> &CellMesh {
@@ -179,11 +268,16 @@ impl Heatmap {
     }
 
     /// Screen-space triangles of the visible part of the heatmap.
-    pub fn screen_mesh(&self, view: &ScreenTransform, clip: egui::Rect, style: &HeatmapStyle) -> Mesh {
+    pub fn screen_mesh(
+        &self,
+        view: &ScreenTransform,
+        clip: egui::Rect,
+        style: &HeatmapStyle,
+    ) -> Mesh {
         let fills: Vec<Option<Color32>> = self
             .cells
             .iter()
-            .map(|c| style.fill(c.probability, self.max_probability))
+            .map(|c| style.fill(c.value, self.max_value, self.log_decades()))
             .collect();
         let world_lo = view.world_from_screen(clip.min);
         let world_hi = view.world_from_screen(clip.max);
@@ -229,7 +323,9 @@ pub struct ScreenTransform {
 
 impl ScreenTransform {
     pub fn from_projector(projector: &Projector) -> Self {
-        let origin = projector.project(lat_lon(MAX_MERCATOR_LAT_DEG, -180.0)).to_pos2();
+        let origin = projector
+            .project(lat_lon(MAX_MERCATOR_LAT_DEG, -180.0))
+            .to_pos2();
         let world_px = 256.0 * 2f64.powf(projector.zoom());
         Self { origin, world_px }
     }
@@ -258,7 +354,13 @@ pub struct HeatmapPlugin<'a> {
 }
 
 impl Plugin for HeatmapPlugin<'_> {
-    fn run(self: Box<Self>, ui: &mut Ui, response: &Response, projector: &Projector, _: &MapMemory) {
+    fn run(
+        self: Box<Self>,
+        ui: &mut Ui,
+        response: &Response,
+        projector: &Projector,
+        _: &MapMemory,
+    ) {
         let view = ScreenTransform::from_projector(projector);
         let clip = projector.clip_rect();
         let painter = ui.painter_at(clip);
@@ -277,12 +379,19 @@ impl Plugin for HeatmapPlugin<'_> {
             return;
         };
         for ring in cell_world_rings(cell.cell) {
-            let points = ring.into_iter().map(|p| view.screen_from_world(p)).collect();
-            painter.add(egui::Shape::closed_line(points, Stroke::new(2.0, Color32::WHITE)));
+            let points = ring
+                .into_iter()
+                .map(|p| view.screen_from_world(p))
+                .collect();
+            painter.add(egui::Shape::closed_line(
+                points,
+                Stroke::new(2.0, Color32::WHITE),
+            ));
         }
         *self.hovered = Some(HoveredCell {
             token: cell.cell.to_token(),
-            probability: cell.probability,
+            value: cell.value,
+            quantity: self.heatmap.quantity,
             place_name: cell.place_name.clone(),
         });
     }
@@ -299,19 +408,32 @@ mod tests {
     #[test]
     fn scales_place_probabilities_on_the_bar() {
         let log = HeatmapStyle::default();
-        assert_eq!(log.bar_position(0.5, 0.5), Some(1.0));
-        assert!((log.bar_position(0.05, 0.5).unwrap_or(-1.0) - 0.75).abs() < 1e-6);
-        assert_eq!(log.bar_position(0.5e-5, 0.5), None);
-        assert_eq!(log.bar_position(0.0, 0.5), None);
-        assert_eq!(log.bar_position(f64::NAN, 0.5), None);
-        assert!((log.probability_at(0.75, 0.5) - 0.05).abs() < 1e-12);
-        let linear = HeatmapStyle { scale: HeatScale::Linear, ..log };
-        assert_eq!(linear.bar_position(0.25, 0.5), Some(0.5));
-        assert_eq!(linear.bar_position(0.001, 0.5), None);
-        assert!((linear.probability_at(0.5, 0.5) - 0.25).abs() < 1e-12);
+        assert_eq!(log.bar_position(0.5, 0.5, 4.0), Some(1.0));
+        assert!((log.bar_position(0.05, 0.5, 4.0).unwrap_or(-1.0) - 0.75).abs() < 1e-6);
+        assert_eq!(log.bar_position(0.5e-5, 0.5, 4.0), None);
+        assert_eq!(log.bar_position(0.0, 0.5, 4.0), None);
+        assert_eq!(log.bar_position(f64::NAN, 0.5, 4.0), None);
+        assert!((log.value_at(0.75, 0.5, 4.0) - 0.05).abs() < 1e-12);
+        let linear = HeatmapStyle {
+            scale: HeatScale::Linear,
+            ..log
+        };
+        assert_eq!(linear.bar_position(0.25, 0.5, 4.0), Some(0.5));
+        assert_eq!(linear.bar_position(0.001, 0.5, 4.0), None);
+        assert!((linear.value_at(0.5, 0.5, 4.0) - 0.25).abs() < 1e-12);
+        // Eight decades reach further down than four.
+        assert!(log.bar_position(0.5e-5, 0.5, 8.0).is_some());
+        assert!((log.value_at(0.0, 1.0, 8.0) - 1e-8).abs() < 1e-20);
+        assert_eq!(HeatQuantity::Probability.format(0.5), "50.0%");
+        assert_eq!(HeatQuantity::Probability.format(0.0123), "1.23%");
+        assert_eq!(HeatQuantity::Probability.format(0.00001), "1.0e-3%");
+        assert_eq!(HeatQuantity::PhotoDensity.format(0.842), "0.84");
         // Opacity reaches the fill colour.
-        let faint = HeatmapStyle { opacity: 0.0, ..log };
-        assert_eq!(faint.fill(0.5, 0.5).map(|c| c.a()), Some(0));
+        let faint = HeatmapStyle {
+            opacity: 0.0,
+            ..log
+        };
+        assert_eq!(faint.fill(0.5, 0.5, 4.0).map(|c| c.a()), Some(0));
     }
 
     #[test]
@@ -319,30 +441,82 @@ mod tests {
         let kyoto = cell_at_level(35.0116, 135.7681, 6);
         let paris = cell_at_level(48.8566, 2.3522, 10);
         let heatmap = Heatmap::new(vec![
-            HeatCell { cell: paris, probability: 0.25, place_name: Some("Paris".into()) },
-            HeatCell { cell: kyoto, probability: 0.75, place_name: None },
+            HeatCell {
+                cell: paris,
+                value: 0.25,
+                place_name: Some("Paris".into()),
+            },
+            HeatCell {
+                cell: kyoto,
+                value: 0.75,
+                place_name: None,
+            },
         ]);
-        assert_eq!(heatmap.max_probability(), 0.75);
-        assert_eq!(heatmap.cell_at(35.0116, 135.7681).map(|c| c.cell), Some(kyoto));
-        assert_eq!(heatmap.cell_at(48.8566, 2.3522).map(|c| c.cell), Some(paris));
+        assert_eq!(heatmap.max_value(), 0.75);
+        assert_eq!(
+            heatmap.cell_at(35.0116, 135.7681).map(|c| c.cell),
+            Some(kyoto)
+        );
+        assert_eq!(
+            heatmap.cell_at(48.8566, 2.3522).map(|c| c.cell),
+            Some(paris)
+        );
         assert!(heatmap.cell_at(-33.86, 151.2).is_none());
         assert!(heatmap.cell_at(f64::NAN, 0.0).is_none());
     }
 
     #[test]
+    fn cells_are_named_from_geocells_at_a_fitting_level_of_detail() {
+        let names = GeoCells::embedded(crate::geo::geocells::Granularity::Fine).expect("fine");
+        let big = cell_at_level(35.0116, 135.7681, 4);
+        let small = names
+            .lookup(35.0116, 135.7681)
+            .expect("Kyoto is covered")
+            .cell;
+        let heatmap = Heatmap::from_values(&[(big, 0.5)], HeatQuantity::Probability, Some(&names));
+        assert_eq!(heatmap.cells()[0].place_name.as_deref(), Some("Japan"));
+        let heatmap =
+            Heatmap::from_values(&[(small, 0.5)], HeatQuantity::Probability, Some(&names));
+        let name = heatmap.cells()[0].place_name.clone().unwrap_or_default();
+        assert!(name.contains("Kyoto") && name.ends_with("Japan"), "{name}");
+        let mid_pacific = cell_at_level(-40.0, -130.0, 12);
+        let heatmap = Heatmap::from_values(
+            &[(mid_pacific, 0.5)],
+            HeatQuantity::Probability,
+            Some(&names),
+        );
+        assert_eq!(heatmap.cells()[0].place_name, None);
+    }
+
+    #[test]
     fn screen_mesh_covers_visible_cells_and_skips_hidden_ones() {
         let kyoto = cell_at_level(35.0116, 135.7681, 6);
-        let heatmap = Heatmap::new(vec![HeatCell { cell: kyoto, probability: 1.0, place_name: None }]);
-        let view = ScreenTransform { origin: pos2(0.0, 0.0), world_px: 1024.0 };
+        let heatmap = Heatmap::new(vec![HeatCell {
+            cell: kyoto,
+            value: 1.0,
+            place_name: None,
+        }]);
+        let view = ScreenTransform {
+            origin: pos2(0.0, 0.0),
+            world_px: 1024.0,
+        };
         let whole = egui::Rect::from_min_max(pos2(0.0, 0.0), pos2(1024.0, 1024.0));
         let mesh = heatmap.screen_mesh(&view, whole, &HeatmapStyle::default());
-        assert!(mesh.indices.len() >= 6 && mesh.indices.len() % 3 == 0);
-        assert!(mesh.indices.iter().all(|&i| (i as usize) < mesh.vertices.len()));
+        assert!(mesh.indices.len() >= 6 && mesh.indices.len().is_multiple_of(3));
+        assert!(
+            mesh.indices
+                .iter()
+                .all(|&i| (i as usize) < mesh.vertices.len())
+        );
         let centre = crate::geo::mercator::world_from_lat_lon(35.0116, 135.7681);
         let c = view.screen_from_world(centre);
         assert!(mesh.vertices.iter().all(|v| (v.pos - c).length() < 40.0));
         // A viewport over the Atlantic draws nothing.
         let atlantic = egui::Rect::from_min_max(pos2(350.0, 350.0), pos2(420.0, 420.0));
-        assert!(heatmap.screen_mesh(&view, atlantic, &HeatmapStyle::default()).is_empty());
+        assert!(
+            heatmap
+                .screen_mesh(&view, atlantic, &HeatmapStyle::default())
+                .is_empty()
+        );
     }
 }

@@ -80,7 +80,9 @@ fn http_options(layer: OnlineLayer) -> HttpOptions {
         cache: tile_cache_dir(layer),
         user_agent: walkers::HeaderValue::from_str(USER_AGENT).ok(),
         // Two connections: polite to volunteer-run servers, plenty for one person panning.
-        max_parallel_downloads: MaxParallelDownloads::value_manually_confirmed_with_provider_limits(2),
+        max_parallel_downloads: MaxParallelDownloads::value_manually_confirmed_with_provider_limits(
+            2,
+        ),
         ..HttpOptions::default()
     }
 }
@@ -111,7 +113,11 @@ mod tests {
 
     #[test]
     fn esri_urls_use_row_before_column() {
-        let url = EsriWorldImagery.tile_url(TileId { x: 3, y: 5, zoom: 4 });
+        let url = EsriWorldImagery.tile_url(TileId {
+            x: 3,
+            y: 5,
+            zoom: 4,
+        });
         assert!(url.ends_with("/tile/4/5/3"), "{url}");
     }
 

@@ -195,16 +195,28 @@ mod tests {
         }
         assert_eq!(pack.get(key(1, 0, 0)), None);
         let keys: Vec<_> = pack.keys().collect();
-        assert_eq!(keys, vec![key(0, 0, 0), key(1, 0, 1), key(1, 1, 0), key(2, 3, 3)]);
+        assert_eq!(
+            keys,
+            vec![key(0, 0, 0), key(1, 0, 1), key(1, 1, 0), key(2, 3, 3)]
+        );
     }
 
     #[test]
     fn damaged_packs_are_rejected_not_panicked_on() {
-        let good = write_pack(&[(key(0, 0, 0), b"root".to_vec()), (key(1, 0, 0), b"a".to_vec())]);
-        assert_eq!(TilePack::parse(Vec::new()).unwrap_err(), TilePackError::Truncated("header"));
+        let good = write_pack(&[
+            (key(0, 0, 0), b"root".to_vec()),
+            (key(1, 0, 0), b"a".to_vec()),
+        ]);
+        assert_eq!(
+            TilePack::parse(Vec::new()).unwrap_err(),
+            TilePackError::Truncated("header")
+        );
         let mut bad_magic = good.clone();
         bad_magic[0] = b'X';
-        assert_eq!(TilePack::parse(bad_magic).unwrap_err(), TilePackError::BadMagic);
+        assert_eq!(
+            TilePack::parse(bad_magic).unwrap_err(),
+            TilePackError::BadMagic
+        );
         let mut bad_version = good.clone();
         bad_version[8] = 9;
         assert_eq!(
@@ -213,7 +225,10 @@ mod tests {
         );
         // Every truncation of a valid pack is an error, never a panic.
         for cut in 0..good.len() {
-            assert!(TilePack::parse(good[..cut].to_vec()).is_err(), "cut at {cut}");
+            assert!(
+                TilePack::parse(good[..cut].to_vec()).is_err(),
+                "cut at {cut}"
+            );
         }
         // A huge tile count cannot overflow into a bogus small index.
         let mut huge = good.clone();
@@ -226,6 +241,9 @@ mod tests {
         let second: Vec<u8> = unsorted[b..b + ENTRY_LEN].to_vec();
         unsorted[a..b].copy_from_slice(&second);
         unsorted[b..b + ENTRY_LEN].copy_from_slice(&first);
-        assert_eq!(TilePack::parse(unsorted).unwrap_err(), TilePackError::UnsortedIndex(1));
+        assert_eq!(
+            TilePack::parse(unsorted).unwrap_err(),
+            TilePackError::UnsortedIndex(1)
+        );
     }
 }

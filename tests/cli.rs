@@ -1,0 +1,156 @@
+//! End-to-end runs of the command line: partitions, and bad input failing cleanly.
+
+mod common;
+
+use std::process::Output;
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A failure is exit code 1 with one line on stderr starting "geolens: error:", never a panic.
+fn assert_clean_failure(o: &Output, needle: &str) {
+    assert_eq!(o.status.code(), Some(1), "stderr: {}", stderr(o));
+    let err = stderr(o);
+    assert_eq!(err.lines().count(), 1, "one line expected: {err}");
+    assert!(err.starts_with("geolens: error:"), "{err}");
+    assert!(err.contains(needle), "{err:?} should mention {needle:?}");
+    assert!(!err.contains("panicked"));
+}
+
+#[test]
+fn cells_build_partitions_names_and_refuses_to_overwrite() {
+    let dir = common::scratch_dir("cli_cells_build");
+    let input = dir.join("points.csv");
+    let mut csv = String::from("LAT,LON\n");
+    // 300 photos around Kyoto, 300 around Paris, 3 lonely ones in the Sahara.
+    for i in 0..300 {
+        let d = (i % 17) as f64 * 0.01;
+        csv += &format!("{},{}\n", 35.0 + d, 135.75 + (i / 17) as f64 * 0.01);
+        csv += &format!("{},{}\n", 48.85 + d, 2.30 + (i / 17) as f64 * 0.01);
+    }
+    csv += "23.0,12.0\n23.1,12.2\n22.9,11.9\n";
+    std::fs::write(&input, csv).expect("write input");
+    let out = dir.join("cells.csv");
+    let run = |force: bool| {
+        let mut cmd = common::geolens();
+        cmd.args(["cells", "build", "--input"]).arg(&input);
+        cmd.args(["--t-min", "10", "--t-max", "100", "--out"])
+            .arg(&out);
+        if force {
+            cmd.arg("--force");
+        }
+        cmd.output().expect("run")
+    };
+    let o = run(false);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let report = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(report.contains("from 603 points"), "{report}");
+    let written = std::fs::read_to_string(&out).expect("output written");
+    // The reported coverage agrees with the photo counts written (the Sahara trio is dropped).
+    let kept: u32 = written
+        .lines()
+        .skip(1)
+        .map(|l| {
+            l.split(',')
+                .nth(2)
+                .and_then(|n| n.parse::<u32>().ok())
+                .expect("photo_count column")
+        })
+        .sum();
+    assert!(kept <= 600 && kept > 500, "kept {kept}");
+    let coverage = format!(
+        "{:.1}% of points in kept cells",
+        f64::from(kept) / 603.0 * 100.0
+    );
+    assert!(report.contains(&coverage), "{report} should say {coverage}");
+    assert!(written.starts_with("token,level,photo_count,mean_lat_deg,mean_lon_deg,place_name"));
+    assert!(
+        written.contains("Japan") && written.contains("France"),
+        "{written}"
+    );
+    assert!(
+        !written.contains("Libya") && !written.contains("Niger"),
+        "Sahara cell should be dropped"
+    );
+
+    // A second run does not clobber the file without --force.
+    std::fs::write(&out, "precious").expect("write");
+    let o = run(false);
+    assert_clean_failure(&o, "exists");
+    assert_eq!(std::fs::read_to_string(&out).expect("read"), "precious");
+    assert!(run(true).status.success());
+}
+
+#[test]
+fn bad_inputs_fail_with_one_clear_line() {
+    let dir = common::scratch_dir("cli_bad_inputs");
+    let build = |name: &str, body: &str| {
+        let input = dir.join(name);
+        std::fs::write(&input, body).expect("write");
+        common::geolens()
+            .args(["cells", "build", "--t-min", "1", "--t-max", "5", "--input"])
+            .arg(&input)
+            .arg("--out")
+            .arg(dir.join(format!("{name}.out")))
+            .output()
+            .expect("run")
+    };
+    assert_clean_failure(&build("letters.csv", "LAT,LON\n1,2\nnorth,east\n"), "row 3");
+    assert_clean_failure(&build("range.csv", "1,2\n95,2\n"), "row 2: latitude 95");
+    assert_clean_failure(&build("empty.csv", ""), "no points");
+    assert!(
+        !dir.join("letters.csv.out").exists(),
+        "nothing written on failure"
+    );
+
+    let missing = common::geolens()
+        .args([
+            "cells",
+            "build",
+            "--t-min",
+            "1",
+            "--t-max",
+            "5",
+            "--input",
+            "/nonexistent/p.csv",
+            "--out",
+        ])
+        .arg(dir.join("x.csv"))
+        .output()
+        .expect("run");
+    assert_clean_failure(&missing, "/nonexistent/p.csv");
+
+    // The GUI's arguments are checked before any window opens.
+    let bad_heatmap = dir.join("bad_heatmap.csv");
+    std::fs::write(&bad_heatmap, "token,probability\nnot-a-cell,0.5\n").expect("write");
+    let o = common::geolens()
+        .arg("--heatmap")
+        .arg(&bad_heatmap)
+        .output()
+        .expect("run");
+    assert_clean_failure(&o, "row 2");
+    let o = common::geolens()
+        .args(["--center", "95,10"])
+        .output()
+        .expect("run");
+    assert_clean_failure(&o, "outside");
+    let o = common::geolens()
+        .args(["--heatmap", "/nonexistent/h.csv"])
+        .output()
+        .expect("run");
+    assert_clean_failure(&o, "/nonexistent/h.csv");
+}
+
+#[test]
+fn cells_stats_lists_the_shipped_levels() {
+    let o = common::geolens()
+        .args(["cells", "stats"])
+        .output()
+        .expect("run");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let table = String::from_utf8_lossy(&o.stdout).into_owned();
+    for level in ["coarse", "middle", "fine"] {
+        assert!(table.lines().any(|l| l.starts_with(level)), "{table}");
+    }
+}
