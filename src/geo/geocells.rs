@@ -256,18 +256,13 @@ mod tests {
             max_cell_level: 30,
         };
         let partition = build_partition(&points, params).expect("builds");
-        let named = GeoCells {
-            cells: partition
-                .cells
+        let named = GeoCells::from_partition(&partition, &PlaceNamer::new());
+        assert!(
+            named
+                .cells()
                 .iter()
-                .map(|c| GeoCell {
-                    cell: c.cell,
-                    photo_count: c.photo_count,
-                    mean: c.mean,
-                    place_name: "Kyoto, Kyoto, Japan".into(),
-                })
-                .collect(),
-        };
+                .all(|c| c.place_name.ends_with("Japan"))
+        );
         let dir = std::env::temp_dir().join(format!("geolens-geocells-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir");
         let path = dir.join("cells.csv");
