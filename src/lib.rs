@@ -8,4 +8,5 @@ pub mod app;
 pub mod cli;
 pub mod geo;
 pub mod map;
+pub mod model;
 pub mod scores;

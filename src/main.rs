@@ -71,6 +71,22 @@ enum Command {
         #[command(subcommand)]
         command: CellsCommand,
     },
+    /// Model weights.
+    Models {
+        #[command(subcommand)]
+        command: ModelsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ModelsCommand {
+    /// Convert GeoCLIP's heads from the geoclip 1.3.0 wheel (or its unpacked directory).
+    ImportGeoclip {
+        source: PathBuf,
+        /// Where the records go.
+        #[arg(long, default_value = "models/geoclip")]
+        out: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -188,6 +204,12 @@ fn run() -> Result<()> {
                 Ok(())
             }
             CellsCommand::Stats => Ok(geolens::cli::cells::stats(&mut std::io::stdout().lock())?),
+        },
+        Some(Command::Models { command }) => match command {
+            ModelsCommand::ImportGeoclip { source, out } => {
+                println!("{}", geolens::cli::models::import_geoclip(&source, &out)?);
+                Ok(())
+            }
         },
     }
 }

@@ -2,3 +2,4 @@
 //! non-zero exit.
 
 pub mod cells;
+pub mod models;

@@ -1,0 +1,7 @@
+//! GeoCLIP (Vivanco Cepeda et al., NeurIPS 2023): location encoder and image head
+//! (`location.rs`, `image_head.rs`), their weights (`weights.rs`) and scoring (`scoring.rs`).
+
+pub mod image_head;
+pub mod location;
+pub mod scoring;
+pub mod weights;
