@@ -154,3 +154,31 @@ fn cells_stats_lists_the_shipped_levels() {
         assert!(table.lines().any(|l| l.starts_with(level)), "{table}");
     }
 }
+
+#[test]
+fn import_geoclip_rejects_what_is_not_a_geoclip_wheel_and_writes_nothing() {
+    let dir = common::scratch_dir("cli_import_geoclip");
+    let out = dir.join("out");
+    let missing = common::geolens()
+        .args([
+            "models",
+            "import-geoclip",
+            "/nonexistent/geoclip.whl",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .expect("run");
+    assert_clean_failure(&missing, "/nonexistent/geoclip.whl");
+    let not_zip = dir.join("fake.whl");
+    std::fs::write(&not_zip, b"this is not a zip archive").expect("write");
+    let o = common::geolens()
+        .args(["models", "import-geoclip"])
+        .arg(&not_zip)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .expect("run");
+    assert_clean_failure(&o, "not a wheel");
+    assert!(!out.exists(), "nothing may be written on failure");
+}

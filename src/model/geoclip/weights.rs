@@ -167,9 +167,28 @@ pub fn find_pth_dir(root: &Path) -> Option<PathBuf> {
     .find(|d| d.join("location_encoder_weights.pth").is_file())
 }
 
+fn write_err(path: &Path, e: impl ToString) -> ModelError {
+    ModelError::Write {
+        path: path.to_owned(),
+        message: e.to_string(),
+    }
+}
+
+/// Writes `out_dir/name` through a hidden `.partial` file renamed into place, so that an
+/// interrupted write never leaves a damaged file under the final name.
+fn write_atomically(
+    out_dir: &Path,
+    name: &str,
+    write: impl FnOnce(&Path) -> Result<(), String>,
+) -> Result<(), ModelError> {
+    let tmp = out_dir.join(format!(".{name}.partial"));
+    write(&tmp).map_err(|e| write_err(&tmp, e))?;
+    let dest = out_dir.join(name);
+    std::fs::rename(&tmp, &dest).map_err(|e| write_err(&dest, e))
+}
+
 /// Reads the three `.pth` files from `pth_dir` and writes safetensors records and the scalars
-/// into `out_dir`. Files are written to temporary names first and renamed, so an interrupted
-/// import never leaves a half-written record under the final name.
+/// into `out_dir`, each through [`write_atomically`].
 pub fn import_from_pth(
     pth_dir: &Path,
     out_dir: &Path,
@@ -179,30 +198,22 @@ pub fn import_from_pth(
         location_encoder_from_pth(&pth_dir.join("location_encoder_weights.pth"), device)?;
     let image = image_head_from_pth(&pth_dir.join("image_encoder_mlp_weights.pth"), device)?;
     let logit_scale = logit_scale_from_pth(&pth_dir.join("logit_scale_weights.pth"))?;
-    let write_err = |path: &Path, e: &dyn std::fmt::Display| ModelError::Write {
-        path: path.to_owned(),
-        message: e.to_string(),
-    };
-    std::fs::create_dir_all(out_dir).map_err(|e| write_err(out_dir, &e))?;
-    let finish = |tmp: &Path, name: &str| {
-        let dest = out_dir.join(name);
-        std::fs::rename(tmp, &dest).map_err(|e| write_err(&dest, &e))
-    };
-    let tmp = out_dir.join(format!(".{LOCATION_ENCODER_FILE}.partial"));
-    location
-        .save_into(&mut SafetensorsStore::from_file(&tmp))
-        .map_err(|e| write_err(&tmp, &e))?;
-    finish(&tmp, LOCATION_ENCODER_FILE)?;
-    let tmp = out_dir.join(format!(".{IMAGE_HEAD_FILE}.partial"));
-    image
-        .save_into(&mut SafetensorsStore::from_file(&tmp))
-        .map_err(|e| write_err(&tmp, &e))?;
-    finish(&tmp, IMAGE_HEAD_FILE)?;
+    std::fs::create_dir_all(out_dir).map_err(|e| write_err(out_dir, e))?;
+    write_atomically(out_dir, LOCATION_ENCODER_FILE, |tmp| {
+        location
+            .save_into(&mut SafetensorsStore::from_file(tmp))
+            .map_err(|e| e.to_string())
+    })?;
+    write_atomically(out_dir, IMAGE_HEAD_FILE, |tmp| {
+        image
+            .save_into(&mut SafetensorsStore::from_file(tmp))
+            .map_err(|e| e.to_string())
+    })?;
     let scalars = GeoclipScalars { logit_scale };
-    let tmp = out_dir.join(format!(".{SCALARS_FILE}.partial"));
-    let json = serde_json::to_string_pretty(&scalars).map_err(|e| write_err(&tmp, &e))?;
-    std::fs::write(&tmp, json).map_err(|e| write_err(&tmp, &e))?;
-    finish(&tmp, SCALARS_FILE)?;
+    write_atomically(out_dir, SCALARS_FILE, |tmp| {
+        let json = serde_json::to_string_pretty(&scalars).map_err(|e| e.to_string())?;
+        std::fs::write(tmp, json).map_err(|e| e.to_string())
+    })?;
     Ok(GeoclipHeads {
         location,
         image,
@@ -210,24 +221,26 @@ pub fn import_from_pth(
     })
 }
 
+/// Fills `module` from a safetensors record, requiring every parameter to be present.
+fn load_record<M: ModuleSnapshot>(mut module: M, path: &Path) -> Result<M, ModelError> {
+    require(path)?;
+    let result = module
+        .load_from(&mut SafetensorsStore::from_file(path))
+        .map_err(|e| bad(path, e))?;
+    check_complete(path, result)?;
+    Ok(module)
+}
+
 /// Loads the heads from a directory of records written by [`import_from_pth`].
 pub fn load_heads(dir: &Path, device: &Device) -> Result<GeoclipHeads, ModelError> {
-    let location_path = dir.join(LOCATION_ENCODER_FILE);
-    require(&location_path)?;
-    let mut location = LocationEncoderConfig::new().init(device);
-    let result = location
-        .load_from(&mut SafetensorsStore::from_file(&location_path))
-        .map_err(|e| bad(&location_path, e))?;
-    check_complete(&location_path, result)?;
-
-    let image_path = dir.join(IMAGE_HEAD_FILE);
-    require(&image_path)?;
-    let mut image = ImageHeadConfig::new().init(device);
-    let result = image
-        .load_from(&mut SafetensorsStore::from_file(&image_path))
-        .map_err(|e| bad(&image_path, e))?;
-    check_complete(&image_path, result)?;
-
+    let location = load_record(
+        LocationEncoderConfig::new().init(device),
+        &dir.join(LOCATION_ENCODER_FILE),
+    )?;
+    let image = load_record(
+        ImageHeadConfig::new().init(device),
+        &dir.join(IMAGE_HEAD_FILE),
+    )?;
     let scalars_path = dir.join(SCALARS_FILE);
     require(&scalars_path)?;
     let text = std::fs::read_to_string(&scalars_path).map_err(|e| bad(&scalars_path, e))?;
