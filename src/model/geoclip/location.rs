@@ -158,20 +158,17 @@ mod tests {
         assert_eq!(encoder.branches.len(), 2);
         let out = encoder.embed(&[(10.0, 20.0), (-5.0, 170.0)], &device);
         assert_eq!(out.dims(), [2, 3]);
-        let single = LocationEncoder {
-            branches: vec![encoder.branches[0].clone()],
-        }
-        .embed(&[(10.0, 20.0)], &device)
-        .into_data()
-        .try_to_vec::<f32>()
-        .expect("f32");
-        let other = LocationEncoder {
-            branches: vec![encoder.branches[1].clone()],
-        }
-        .embed(&[(10.0, 20.0)], &device)
-        .into_data()
-        .try_to_vec::<f32>()
-        .expect("f32");
+        // Each branch alone, on the first point.
+        let branch_alone = |i: usize| {
+            LocationEncoder {
+                branches: vec![encoder.branches[i].clone()],
+            }
+            .embed(&[(10.0, 20.0)], &device)
+            .into_data()
+            .try_to_vec::<f32>()
+            .expect("f32")
+        };
+        let (single, other) = (branch_alone(0), branch_alone(1));
         let both = out
             .slice([0..1, 0..3])
             .into_data()
