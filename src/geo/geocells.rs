@@ -198,11 +198,16 @@ impl GeoCells {
 
     /// The cell holding a point, if a kept cell does. O(log n).
     pub fn lookup(&self, lat_deg: f64, lon_deg: f64) -> Option<&GeoCell> {
+        self.lookup_index(lat_deg, lon_deg).map(|i| &self.cells[i])
+    }
+
+    /// Position in [`Self::cells`] of the cell holding a point, if a kept cell does. O(log n).
+    pub fn lookup_index(&self, lat_deg: f64, lon_deg: f64) -> Option<usize> {
         if !lat_deg.is_finite() || !lon_deg.is_finite() {
             return None;
         }
         let leaf = CellID::from(LatLng::from_degrees(lat_deg.clamp(-90.0, 90.0), lon_deg));
-        containing_index(&self.cells, |c| c.cell, leaf).map(|i| &self.cells[i])
+        containing_index(&self.cells, |c| c.cell, leaf)
     }
 }
 

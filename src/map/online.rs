@@ -63,16 +63,13 @@ impl TileSource for EsriWorldImagery {
 
 /// Where downloaded tiles are cached: `$XDG_CACHE_HOME/geolens/tiles/<layer>` (or `~/.cache`).
 pub fn tile_cache_dir(layer: OnlineLayer) -> Option<PathBuf> {
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    let base = crate::paths::user_cache_dir()?;
     let name = match layer {
         OnlineLayer::Off => return None,
         OnlineLayer::OpenStreetMap => "osm",
         OnlineLayer::Aerial => "esri-world-imagery",
     };
-    Some(base.join("geolens").join("tiles").join(name))
+    Some(base.join("tiles").join(name))
 }
 
 fn http_options(cache: Option<PathBuf>) -> HttpOptions {

@@ -31,6 +31,11 @@ impl ImageHeadConfig {
 }
 
 impl ImageHead {
+    /// Width of the CLIP features it takes (burn stores Linear weights as `[in, out]`).
+    pub fn input_dim(&self) -> usize {
+        self.fc1.weight.dims()[0]
+    }
+
     /// `[n, clip_embedding]` -> `[n, embedding]`.
     pub fn forward(&self, clip_features: Tensor<2>) -> Tensor<2> {
         self.fc2.forward(relu(self.fc1.forward(clip_features)))

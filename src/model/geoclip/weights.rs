@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::image_head::{ImageHead, ImageHeadConfig};
 use super::location::{LocationEncoder, LocationEncoderConfig};
 use crate::model::ModelError;
+use crate::model::files::{write_atomically, write_err};
 
 pub const LOCATION_ENCODER_FILE: &str = "location_encoder.safetensors";
 pub const IMAGE_HEAD_FILE: &str = "image_head.safetensors";
@@ -30,7 +31,7 @@ pub struct GeoclipScalars {
 }
 
 /// Both heads and the scalars, loaded.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct GeoclipHeads {
     pub location: LocationEncoder,
     pub image: ImageHead,
@@ -167,26 +168,6 @@ pub fn find_pth_dir(root: &Path) -> Option<PathBuf> {
     .find(|d| d.join("location_encoder_weights.pth").is_file())
 }
 
-fn write_err(path: &Path, e: impl ToString) -> ModelError {
-    ModelError::Write {
-        path: path.to_owned(),
-        message: e.to_string(),
-    }
-}
-
-/// Writes `out_dir/name` through a hidden `.partial` file renamed into place, so that an
-/// interrupted write never leaves a damaged file under the final name.
-fn write_atomically(
-    out_dir: &Path,
-    name: &str,
-    write: impl FnOnce(&Path) -> Result<(), String>,
-) -> Result<(), ModelError> {
-    let tmp = out_dir.join(format!(".{name}.partial"));
-    write(&tmp).map_err(|e| write_err(&tmp, e))?;
-    let dest = out_dir.join(name);
-    std::fs::rename(&tmp, &dest).map_err(|e| write_err(&dest, e))
-}
-
 /// Reads the three `.pth` files from `pth_dir` and writes safetensors records and the scalars
 /// into `out_dir`, each through [`write_atomically`].
 pub fn import_from_pth(
@@ -258,27 +239,10 @@ mod parity_tests {
     //! on the shipped records in models/geoclip.
     use super::*;
     use crate::model::backend::cpu_device;
-    use crate::model::geoclip::scoring::{gallery_probabilities, l2_normalize, top_k};
+    use crate::model::geoclip::gallery::GalleryEmbeddings;
+    use crate::model::geoclip::reference_fixture::fixture;
+    use crate::model::geoclip::scoring::{gallery_probabilities, top_k};
     use burn::tensor::{Tensor, TensorData};
-
-    #[derive(Deserialize)]
-    struct Fixture {
-        logit_scale: f32,
-        coordinates: Vec<[f64; 2]>,
-        location_embeddings: Vec<Vec<f32>>,
-        clip_inputs: Vec<Vec<f32>>,
-        image_embeddings: Vec<Vec<f32>>,
-        gallery_coordinates: Vec<[f64; 2]>,
-        top5_indices: Vec<Vec<usize>>,
-        top5_probabilities: Vec<Vec<f32>>,
-    }
-
-    fn fixture() -> Fixture {
-        let path =
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/geoclip_reference.json");
-        serde_json::from_str(&std::fs::read_to_string(path).expect("fixture present"))
-            .expect("fixture parses")
-    }
 
     fn rows(t: Tensor<2>) -> Vec<Vec<f32>> {
         let [_, d] = t.dims();
@@ -323,11 +287,12 @@ mod parity_tests {
             assert!(c > 0.9999, "image head {i}: cosine {c}");
         }
 
-        let gallery: Vec<(f64, f64)> = f.gallery_coordinates.iter().map(|c| (c[0], c[1])).collect();
-        let gallery_unit = l2_normalize(heads.location.embed(&gallery, &device));
+        let gallery =
+            GalleryEmbeddings::compute(&heads.location, &f.gallery_points(), &device, |_, _| ())
+                .expect("gallery embeds");
         let probs = rows(gallery_probabilities(
             matrix(&f.image_embeddings, &device),
-            gallery_unit,
+            gallery.to_tensor(&device),
             heads.scalars.logit_scale,
         ));
         for (i, row) in probs.iter().enumerate() {

@@ -1,0 +1,326 @@
+//! Prediction: GeoCLIP gallery probabilities turned into what people look at: a probability
+//! for every geocell at each granularity, and the most likely gallery points as point guesses.
+//! The one call the CLI, the GUI and the game all use.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use burn::tensor::{Device, Tensor, TensorData};
+
+use crate::geo::GeoError;
+use crate::geo::geocells::{GeoCells, Granularity};
+use crate::geo::partition::LatLonDeg;
+use crate::model::ModelError;
+use crate::model::geoclip::gallery::{self, CacheOutcome, GALLERY_FILE, GalleryEmbeddings};
+use crate::model::geoclip::scoring::{gallery_probabilities, top_k};
+use crate::model::geoclip::weights::{GeoclipHeads, load_heads};
+use crate::scores::CellScore;
+
+/// The gallery points and, for each granularity, the geocell each point falls in.
+#[derive(Debug)]
+pub struct GalleryIndex {
+    pub points: Vec<LatLonDeg>,
+    levels: Vec<(Granularity, GeoCells, Vec<Option<u32>>)>,
+}
+
+impl GalleryIndex {
+    /// Looks every point up in the shipped geocells of all three granularities.
+    pub fn new(points: Vec<LatLonDeg>) -> Result<Self, GeoError> {
+        let levels = Granularity::ALL
+            .into_iter()
+            .map(|granularity| {
+                let cells = GeoCells::embedded(granularity)?;
+                let index = points
+                    .iter()
+                    .map(|p| cells.lookup_index(p.lat_deg, p.lon_deg).map(|i| i as u32))
+                    .collect();
+                Ok((granularity, cells, index))
+            })
+            .collect::<Result<_, GeoError>>()?;
+        Ok(Self { points, levels })
+    }
+
+    fn level(&self, granularity: Granularity) -> (&GeoCells, &[Option<u32>]) {
+        let (_, cells, index) = self
+            .levels
+            .iter()
+            .find(|(g, _, _)| *g == granularity)
+            .expect("every granularity is indexed in new()");
+        (cells, index)
+    }
+
+    pub fn cells(&self, granularity: Granularity) -> &GeoCells {
+        self.level(granularity).0
+    }
+}
+
+/// One gallery location and its probability.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PointGuess {
+    pub lat_deg: f64,
+    pub lon_deg: f64,
+    pub probability: f64,
+}
+
+/// Probabilities over the geocells of one granularity, in the cells' order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CellProbabilities {
+    pub granularity: Granularity,
+    /// Sums to 1: the mass of gallery points outside every kept cell is left out and the rest
+    /// renormalised.
+    pub scores: Vec<CellScore>,
+    /// Probability mass the model put on gallery points in no kept cell (before renormalising).
+    pub uncovered: f64,
+}
+
+/// The model's answer for one photo: a probability for each gallery point.
+#[derive(Debug, Clone)]
+pub struct Prediction {
+    index: Arc<GalleryIndex>,
+    point_probabilities: Vec<f32>,
+}
+
+impl Prediction {
+    pub fn point_probabilities(&self) -> &[f32] {
+        &self.point_probabilities
+    }
+
+    /// The `k` most likely gallery points, most likely first.
+    pub fn top_points(&self, k: usize) -> Vec<PointGuess> {
+        top_k(&self.point_probabilities, k)
+            .into_iter()
+            .map(|(i, p)| {
+                let point = self.index.points[i];
+                PointGuess {
+                    lat_deg: point.lat_deg,
+                    lon_deg: point.lon_deg,
+                    probability: f64::from(p),
+                }
+            })
+            .collect()
+    }
+
+    /// Each geocell's probability: the sum over the gallery points inside it.
+    pub fn cell_probabilities(&self, granularity: Granularity) -> CellProbabilities {
+        let (cells, index) = self.index.level(granularity);
+        let mut sums = vec![0f64; cells.len()];
+        let mut uncovered = 0f64;
+        for (cell, p) in index.iter().zip(&self.point_probabilities) {
+            match cell {
+                Some(i) => sums[*i as usize] += f64::from(*p),
+                None => uncovered += f64::from(*p),
+            }
+        }
+        let covered: f64 = sums.iter().sum();
+        let scale = if covered > 0.0 { 1.0 / covered } else { 0.0 };
+        CellProbabilities {
+            granularity,
+            scores: cells
+                .cells()
+                .iter()
+                .zip(sums)
+                .map(|(c, s)| CellScore {
+                    cell: c.cell,
+                    probability: s * scale,
+                })
+                .collect(),
+            uncovered: uncovered / (covered + uncovered).max(f64::MIN_POSITIVE),
+        }
+    }
+}
+
+/// Progress of [`Geolocator::load`], for a status line.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum LoadStage {
+    Heads,
+    /// Embedding the gallery (first run only): points done of total.
+    EmbeddingGallery {
+        done: usize,
+        total: usize,
+    },
+    Ready,
+}
+
+/// GeoCLIP's heads with the gallery embedded: turns CLIP image features into predictions.
+#[derive(Debug)]
+pub struct Geolocator {
+    heads: GeoclipHeads,
+    gallery_unit: Tensor<2>,
+    index: Arc<GalleryIndex>,
+    device: Device,
+    pub cache: CacheOutcome,
+}
+
+impl Geolocator {
+    /// Loads the head records and gallery from `model_dir`, with gallery embeddings from the
+    /// user cache (computed and cached on the first run).
+    pub fn load(
+        model_dir: &Path,
+        device: &Device,
+        mut progress: impl FnMut(LoadStage),
+    ) -> Result<Self, ModelError> {
+        progress(LoadStage::Heads);
+        let heads = load_heads(model_dir, device)?;
+        let gallery_path = model_dir.join(GALLERY_FILE);
+        let points = gallery::load_gallery(&gallery_path)?;
+        let cache_name = gallery::cache_file_name(model_dir, &gallery_path)?;
+        let cache_dir = gallery::default_cache_dir();
+        let (embeddings, cache) = gallery::load_or_compute(
+            &heads.location,
+            &points,
+            cache_dir.as_deref(),
+            &cache_name,
+            device,
+            |done, total| progress(LoadStage::EmbeddingGallery { done, total }),
+        )?;
+        let geolocator = Self::from_parts(heads, points, &embeddings, device)?;
+        progress(LoadStage::Ready);
+        Ok(Self {
+            cache,
+            ..geolocator
+        })
+    }
+
+    /// From already-loaded parts (tests and benches use a gallery subset).
+    pub fn from_parts(
+        heads: GeoclipHeads,
+        points: Vec<LatLonDeg>,
+        embeddings: &GalleryEmbeddings,
+        device: &Device,
+    ) -> Result<Self, ModelError> {
+        if embeddings.n != points.len() {
+            return Err(ModelError::Shape(format!(
+                "{} gallery embeddings for {} gallery points",
+                embeddings.n,
+                points.len()
+            )));
+        }
+        let index = GalleryIndex::new(points).map_err(|e| ModelError::Shape(e.to_string()))?;
+        Ok(Self {
+            heads,
+            gallery_unit: embeddings.to_tensor(device),
+            index: Arc::new(index),
+            device: device.clone(),
+            cache: CacheOutcome::Computed { written: false },
+        })
+    }
+
+    pub fn gallery(&self) -> &GalleryIndex {
+        &self.index
+    }
+
+    /// Predictions for a batch of CLIP ViT-L/14 image features (`[n, 768]`, one row a photo).
+    pub fn predict_features(
+        &self,
+        clip_features: Tensor<2>,
+    ) -> Result<Vec<Prediction>, ModelError> {
+        let expected = self.heads.image.input_dim();
+        if clip_features.dims()[1] != expected {
+            return Err(ModelError::Shape(format!(
+                "image features have {} values, the GeoCLIP head takes {expected}",
+                clip_features.dims()[1]
+            )));
+        }
+        let image_embeddings = self.heads.image.forward(clip_features);
+        let probabilities = gallery_probabilities(
+            image_embeddings,
+            self.gallery_unit.clone(),
+            self.heads.scalars.logit_scale,
+        );
+        let [n, n_gallery] = probabilities.dims();
+        let flat = probabilities
+            .into_data()
+            .try_into_vec::<f32>()
+            .map_err(|e| ModelError::Shape(format!("{e:?}")))?;
+        debug_assert_eq!(flat.len(), n * n_gallery);
+        Ok(flat
+            .chunks(n_gallery.max(1))
+            .map(|row| Prediction {
+                index: Arc::clone(&self.index),
+                point_probabilities: row.to_vec(),
+            })
+            .collect())
+    }
+
+    /// Prediction for one photo's CLIP features (768 values).
+    pub fn predict_feature_vector(&self, clip_features: &[f32]) -> Result<Prediction, ModelError> {
+        let features = Tensor::<2>::from_data(
+            TensorData::new(clip_features.to_vec(), [1, clip_features.len()]),
+            &self.device,
+        );
+        self.predict_features(features)?
+            .pop()
+            .ok_or_else(|| ModelError::Shape("no prediction for one input".into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::backend::cpu_device;
+    use crate::model::geoclip::reference_fixture::fixture;
+    use crate::model::geoclip::weights::default_model_dir;
+
+    /// The shipped heads over the fixture's 4,000-point gallery subset.
+    fn subset_geolocator() -> (
+        Geolocator,
+        crate::model::geoclip::reference_fixture::Fixture,
+    ) {
+        let device = cpu_device();
+        let heads = load_heads(&default_model_dir(), &device).expect("shipped heads");
+        let f = fixture();
+        let points = f.gallery_points();
+        let embeddings = GalleryEmbeddings::compute(&heads.location, &points, &device, |_, _| ())
+            .expect("embeds");
+        let geolocator =
+            Geolocator::from_parts(heads, points, &embeddings, &device).expect("parts fit");
+        (geolocator, f)
+    }
+
+    #[test]
+    fn predictions_give_the_reference_points_and_cell_probabilities() {
+        let (geolocator, f) = subset_geolocator();
+        let device = cpu_device();
+        let features = Tensor::<2>::from_data(
+            TensorData::new(f.clip_inputs.concat(), [f.clip_inputs.len(), 768]),
+            &device,
+        );
+        let predictions = geolocator.predict_features(features).expect("predicts");
+        assert_eq!(predictions.len(), f.clip_inputs.len());
+        for (i, prediction) in predictions.iter().enumerate() {
+            let top = prediction.top_points(5);
+            let expected: Vec<(f64, f64)> = f.top5_indices[i]
+                .iter()
+                .map(|&j| (f.gallery_coordinates[j][0], f.gallery_coordinates[j][1]))
+                .collect();
+            let got: Vec<(f64, f64)> = top.iter().map(|g| (g.lat_deg, g.lon_deg)).collect();
+            assert_eq!(got, expected, "image {i}: top-5 point guesses");
+
+            for granularity in Granularity::ALL {
+                let cells = prediction.cell_probabilities(granularity);
+                let total: f64 = cells.scores.iter().map(|s| s.probability).sum();
+                assert!(
+                    (total - 1.0).abs() < 1e-9,
+                    "{granularity:?}: sums to {total}"
+                );
+                assert!((0.0..0.2).contains(&cells.uncovered), "{}", cells.uncovered);
+                // The best point's cell holds at least that point's mass.
+                let geocells = geolocator.gallery().cells(granularity);
+                if let Some(k) = geocells.lookup_index(top[0].lat_deg, top[0].lon_deg) {
+                    assert_eq!(cells.scores[k].cell, geocells.cells()[k].cell);
+                    assert!(cells.scores[k].probability >= top[0].probability);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn features_of_the_wrong_width_are_an_error_not_a_panic() {
+        let (geolocator, _) = subset_geolocator();
+        let err = geolocator
+            .predict_feature_vector(&[0.5; 512])
+            .expect_err("512 values")
+            .to_string();
+        assert!(err.contains("512") && err.contains("768"), "{err}");
+    }
+}
