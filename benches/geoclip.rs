@@ -115,7 +115,7 @@ fn main() {
     let top5 = |e: &GalleryEmbeddings| -> (Vec<Vec<usize>>, Vec<Vec<f32>>) {
         let probs = gallery_probabilities(
             queries.clone(),
-            e.to_tensor(&device),
+            e.to_tensor_transposed(&device),
             heads.scalars.logit_scale,
         )
         .into_data()
@@ -134,12 +134,12 @@ fn main() {
     };
 
     let mut times = Vec::new();
-    let gallery_unit = gallery.to_tensor(&device);
+    let gallery_unit_t = gallery.to_tensor_transposed(&device);
     for q in 0..10 {
         let t = Instant::now();
         let p = gallery_probabilities(
             queries.clone().slice([q..q + 1, 0..512]),
-            gallery_unit.clone(),
+            gallery_unit_t.clone(),
             heads.scalars.logit_scale,
         );
         let probs = p.into_data().try_to_vec::<f32>().expect("f32");

@@ -145,7 +145,7 @@ pub enum LoadStage {
 #[derive(Debug)]
 pub struct Geolocator {
     heads: GeoclipHeads,
-    gallery_unit: Tensor<2>,
+    gallery_unit_t: Tensor<2>,
     index: Arc<GalleryIndex>,
     device: Device,
     pub cache: CacheOutcome,
@@ -198,7 +198,7 @@ impl Geolocator {
         let index = GalleryIndex::new(points).map_err(|e| ModelError::Shape(e.to_string()))?;
         Ok(Self {
             heads,
-            gallery_unit: embeddings.to_tensor(device),
+            gallery_unit_t: embeddings.to_tensor_transposed(device),
             index: Arc::new(index),
             device: device.clone(),
             cache: CacheOutcome::Computed { written: false },
@@ -224,7 +224,7 @@ impl Geolocator {
         let image_embeddings = self.heads.image.forward(clip_features);
         let probabilities = gallery_probabilities(
             image_embeddings,
-            self.gallery_unit.clone(),
+            self.gallery_unit_t.clone(),
             self.heads.scalars.logit_scale,
         );
         let [n, n_gallery] = probabilities.dims();

@@ -49,3 +49,21 @@ pub fn write_atomically(
     let dest = out_dir.join(name);
     std::fs::rename(&tmp, &dest).map_err(|e| write_err(&dest, e))
 }
+
+/// Fails unless every parameter of the module was filled from the file.
+pub(crate) fn check_complete(
+    path: &Path,
+    result: burn::store::ApplyResult,
+) -> Result<(), ModelError> {
+    if !result.missing.is_empty() || !result.errors.is_empty() {
+        return Err(ModelError::BadWeights {
+            path: path.to_owned(),
+            message: format!(
+                "missing {:?}, errors {:?}",
+                result.missing.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+                result.errors
+            ),
+        });
+    }
+    Ok(())
+}

@@ -2,6 +2,7 @@
 //! each in its own file. Knows nothing about the GUI.
 
 pub mod backend;
+pub mod clip;
 pub mod files;
 pub mod geoclip;
 

@@ -89,11 +89,16 @@ impl GalleryEmbeddings {
         })
     }
 
-    pub fn to_tensor(&self, device: &Device) -> Tensor<2> {
-        Tensor::from_data(
-            TensorData::new(self.values.clone(), [self.n, self.dim]),
-            device,
-        )
+    /// The embeddings as a contiguous `[dim, n]` tensor: the layout scoring multiplies by, laid
+    /// out once here rather than transposed (and copied) on every query.
+    pub fn to_tensor_transposed(&self, device: &Device) -> Tensor<2> {
+        let mut transposed = vec![0f32; self.values.len()];
+        for (i, row) in self.values.chunks(self.dim.max(1)).enumerate() {
+            for (j, v) in row.iter().enumerate() {
+                transposed[j * self.n + i] = *v;
+            }
+        }
+        Tensor::from_data(TensorData::new(transposed, [self.dim, self.n]), device)
     }
 
     /// Cache file bytes: magic, `n` and `dim` as little-endian u32, then little-endian float32

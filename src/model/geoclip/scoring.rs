@@ -11,14 +11,15 @@ pub fn l2_normalize(x: Tensor<2>) -> Tensor<2> {
 }
 
 /// Probabilities `[n_images, n_gallery]` of each gallery location for each image embedding.
-/// `gallery_unit` must already be L2-normalised (it is computed once and cached).
+/// `gallery_unit_t` is the L2-normalised gallery laid out `[dim, n_gallery]` (computed once and
+/// cached).
 pub fn gallery_probabilities(
     image_embeddings: Tensor<2>,
-    gallery_unit: Tensor<2>,
+    gallery_unit_t: Tensor<2>,
     logit_scale: f32,
 ) -> Tensor<2> {
     let logits = l2_normalize(image_embeddings)
-        .matmul(gallery_unit.transpose())
+        .matmul(gallery_unit_t)
         .mul_scalar(f64::from(logit_scale).exp());
     softmax(logits, 1)
 }
@@ -54,7 +55,7 @@ mod tests {
         let device = cpu_device();
         let image = Tensor::<2>::from_data(TensorData::new(vec![2.0f32, 0.0], [1, 2]), &device);
         let gallery = Tensor::<2>::from_data(
-            TensorData::new(vec![1.0f32, 0.0, 0.0, 1.0, -1.0, 0.0], [3, 2]),
+            TensorData::new(vec![1.0f32, 0.0, -1.0, 0.0, 1.0, 0.0], [2, 3]),
             &device,
         );
         let p = gallery_probabilities(image, gallery, 3.681)

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::image_head::{ImageHead, ImageHeadConfig};
 use super::location::{LocationEncoder, LocationEncoderConfig};
 use crate::model::ModelError;
-use crate::model::files::{write_atomically, write_err};
+use crate::model::files::{check_complete, write_atomically, write_err};
 
 pub const LOCATION_ENCODER_FILE: &str = "location_encoder.safetensors";
 pub const IMAGE_HEAD_FILE: &str = "image_head.safetensors";
@@ -55,21 +55,6 @@ fn require(path: &Path) -> Result<(), ModelError> {
                 .into(),
         })
     }
-}
-
-/// Fails unless every parameter of the module was filled from the file.
-fn check_complete(path: &Path, result: burn::store::ApplyResult) -> Result<(), ModelError> {
-    if !result.missing.is_empty() || !result.errors.is_empty() {
-        return Err(bad(
-            path,
-            format!(
-                "missing {:?}, errors {:?}",
-                result.missing.iter().map(|(k, _)| k).collect::<Vec<_>>(),
-                result.errors
-            ),
-        ));
-    }
-    Ok(())
 }
 
 /// Location encoder from GeoCLIP's `location_encoder_weights.pth`.
@@ -292,7 +277,7 @@ mod parity_tests {
                 .expect("gallery embeds");
         let probs = rows(gallery_probabilities(
             matrix(&f.image_embeddings, &device),
-            gallery.to_tensor(&device),
+            gallery.to_tensor_transposed(&device),
             heads.scalars.logit_scale,
         ));
         for (i, row) in probs.iter().enumerate() {

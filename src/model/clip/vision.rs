@@ -1,0 +1,244 @@
+//! CLIP's vision transformer (Radford et al. 2021) with its projection, as in Hugging Face's
+//! `CLIPVisionModelWithProjection`: patch embedding, class token, position embeddings,
+//! pre-LayerNorm, pre-norm encoder blocks (multi-head attention, QuickGELU MLP),
+//! post-LayerNorm on the class token, linear projection. GeoCLIP uses the ViT-L/14 size.
+//!
+//! Module and field names follow the Hugging Face tensor names so that `weights.rs` only has
+//! to strip the `vision_model.` prefix.
+
+use burn::config::Config;
+use burn::module::{Module, Param};
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::{Embedding, EmbeddingConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig};
+use burn::tensor::activation::{sigmoid, softmax};
+use burn::tensor::{Device, Tensor};
+
+#[derive(Config, Debug, PartialEq)]
+pub struct ClipVisionConfig {
+    #[config(default = 224)]
+    pub image_size: usize,
+    #[config(default = 14)]
+    pub patch_size: usize,
+    #[config(default = 3)]
+    pub num_channels: usize,
+    #[config(default = 1024)]
+    pub hidden_size: usize,
+    #[config(default = 4096)]
+    pub intermediate_size: usize,
+    #[config(default = 24)]
+    pub num_hidden_layers: usize,
+    #[config(default = 16)]
+    pub num_attention_heads: usize,
+    #[config(default = 768)]
+    pub projection_dim: usize,
+    #[config(default = 1e-5)]
+    pub layer_norm_eps: f64,
+}
+
+impl ClipVisionConfig {
+    /// OpenAI's CLIP ViT-L/14 at 224 px (`openai/clip-vit-large-patch14`), GeoCLIP's backbone.
+    pub fn vit_large_patch14() -> Self {
+        Self::new()
+    }
+
+    pub fn num_patches(&self) -> usize {
+        (self.image_size / self.patch_size).pow(2)
+    }
+
+    /// Parameters in the tower (weights and biases).
+    pub fn num_params(&self) -> usize {
+        let (h, i) = (self.hidden_size, self.intermediate_size);
+        let embeddings =
+            h * self.num_channels * self.patch_size.pow(2) + h + (self.num_patches() + 1) * h;
+        let block = 4 * (h * h + h) + (h * i + i) + (i * h + h) + 4 * h;
+        embeddings + 2 * h + self.num_hidden_layers * block + 2 * h + h * self.projection_dim
+    }
+
+    /// Untrained tower: a shape to load weights into (see `weights.rs`), or a stand-in for
+    /// timing the architecture; never used for predictions.
+    pub fn init(&self, device: &Device) -> ClipVision {
+        let (h, i) = (self.hidden_size, self.intermediate_size);
+        let layer_norm = || LayerNormConfig::new(h).with_epsilon(self.layer_norm_eps);
+        let linear = |a, b| LinearConfig::new(a, b).init(device);
+        ClipVision {
+            embeddings: ClipEmbeddings {
+                class_embedding: Param::from_tensor(Tensor::zeros([h], device)),
+                patch_embedding: Conv2dConfig::new(
+                    [self.num_channels, h],
+                    [self.patch_size, self.patch_size],
+                )
+                .with_stride([self.patch_size, self.patch_size])
+                .with_bias(false)
+                .init(device),
+                position_embedding: EmbeddingConfig::new(self.num_patches() + 1, h).init(device),
+            },
+            pre_layernorm: layer_norm().init(device),
+            layers: (0..self.num_hidden_layers)
+                .map(|_| EncoderLayer {
+                    self_attn: Attention {
+                        q_proj: linear(h, h),
+                        k_proj: linear(h, h),
+                        v_proj: linear(h, h),
+                        out_proj: linear(h, h),
+                        num_heads: self.num_attention_heads,
+                    },
+                    layer_norm1: layer_norm().init(device),
+                    mlp: Mlp {
+                        fc1: linear(h, i),
+                        fc2: linear(i, h),
+                    },
+                    layer_norm2: layer_norm().init(device),
+                })
+                .collect(),
+            post_layernorm: layer_norm().init(device),
+            visual_projection: LinearConfig::new(h, self.projection_dim)
+                .with_bias(false)
+                .init(device),
+            image_size: self.image_size,
+        }
+    }
+}
+
+#[derive(Module, Debug)]
+pub struct ClipEmbeddings {
+    /// `[hidden]`
+    pub class_embedding: Param<Tensor<1>>,
+    pub patch_embedding: Conv2d,
+    pub position_embedding: Embedding,
+}
+
+#[derive(Module, Debug)]
+pub struct Attention {
+    pub q_proj: Linear,
+    pub k_proj: Linear,
+    pub v_proj: Linear,
+    pub out_proj: Linear,
+    pub num_heads: usize,
+}
+
+impl Attention {
+    /// Full (unmasked) self-attention, `[b, n, h]` -> `[b, n, h]`.
+    pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+        let [b, n, h] = x.dims();
+        let head_dim = h / self.num_heads;
+        let split = |t: Tensor<3>| t.reshape([b, n, self.num_heads, head_dim]).swap_dims(1, 2);
+        let q = split(
+            self.q_proj
+                .forward(x.clone())
+                .mul_scalar((head_dim as f64).powf(-0.5)),
+        );
+        let k = split(self.k_proj.forward(x.clone()));
+        let v = split(self.v_proj.forward(x));
+        let weights = softmax(q.matmul(k.swap_dims(2, 3)), 3);
+        let out = weights.matmul(v).swap_dims(1, 2).reshape([b, n, h]);
+        self.out_proj.forward(out)
+    }
+}
+
+#[derive(Module, Debug)]
+pub struct Mlp {
+    pub fc1: Linear,
+    pub fc2: Linear,
+}
+
+/// CLIP's activation: `x * sigmoid(1.702 x)`.
+pub fn quick_gelu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    x.clone() * sigmoid(x.mul_scalar(1.702))
+}
+
+impl Mlp {
+    pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+        self.fc2.forward(quick_gelu(self.fc1.forward(x)))
+    }
+}
+
+#[derive(Module, Debug)]
+pub struct EncoderLayer {
+    pub self_attn: Attention,
+    pub layer_norm1: LayerNorm,
+    pub mlp: Mlp,
+    pub layer_norm2: LayerNorm,
+}
+
+impl EncoderLayer {
+    pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+        let x = x.clone() + self.self_attn.forward(self.layer_norm1.forward(x));
+        x.clone() + self.mlp.forward(self.layer_norm2.forward(x))
+    }
+}
+
+#[derive(Module, Debug)]
+pub struct ClipVision {
+    pub embeddings: ClipEmbeddings,
+    pub pre_layernorm: LayerNorm,
+    pub layers: Vec<EncoderLayer>,
+    pub post_layernorm: LayerNorm,
+    pub visual_projection: Linear,
+    pub image_size: usize,
+}
+
+impl ClipVision {
+    /// Side of the square input in pixels.
+    pub fn image_size(&self) -> usize {
+        self.image_size
+    }
+
+    /// Projected image features `[b, projection_dim]` of normalised pixels `[b, 3, s, s]`
+    /// (see `photo::preprocess`).
+    pub fn forward(&self, pixels: Tensor<4>) -> Tensor<2> {
+        let patches = self.embeddings.patch_embedding.forward(pixels);
+        let [b, h, gh, gw] = patches.dims();
+        let patches = patches.reshape([b, h, gh * gw]).swap_dims(1, 2);
+        let class = self
+            .embeddings
+            .class_embedding
+            .val()
+            .reshape([1, 1, h])
+            .repeat_dim(0, b);
+        let positions = self
+            .embeddings
+            .position_embedding
+            .weight
+            .val()
+            .unsqueeze::<3>();
+        let mut x = self
+            .pre_layernorm
+            .forward(Tensor::cat(vec![class, patches], 1) + positions);
+        for layer in &self.layers {
+            x = layer.forward(x);
+        }
+        let pooled = x.slice([0..b, 0..1, 0..h]).reshape([b, h]);
+        self.visual_projection
+            .forward(self.post_layernorm.forward(pooled))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::backend::cpu_device;
+
+    #[test]
+    fn vit_large_has_clips_parameter_count() {
+        // CLIP ViT-L/14: 303,179,776 parameters in the vision tower, 786,432 in the projection
+        // (Hugging Face `CLIPVisionModelWithProjection`).
+        let config = ClipVisionConfig::vit_large_patch14();
+        assert_eq!(config.num_patches(), 256);
+        assert_eq!(config.num_params(), 303_179_776 + 786_432);
+    }
+
+    #[test]
+    fn a_tiny_tower_maps_pixels_to_projected_features() {
+        let config = ClipVisionConfig::new()
+            .with_image_size(28)
+            .with_hidden_size(16)
+            .with_intermediate_size(32)
+            .with_num_hidden_layers(2)
+            .with_num_attention_heads(4)
+            .with_projection_dim(8);
+        let device = cpu_device();
+        let tower = config.init(&device);
+        let out = tower.forward(Tensor::ones([2, 3, 28, 28], &device));
+        assert_eq!(out.dims(), [2, 8]);
+    }
+}
