@@ -10,5 +10,6 @@ pub mod geo;
 pub mod map;
 pub mod model;
 pub mod paths;
+pub mod photo;
 pub mod predict;
 pub mod scores;

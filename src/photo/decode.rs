@@ -1,0 +1,238 @@
+//! Decoding a photo into RGB pixels, upright (EXIF orientation applied), refusing what would
+//! exhaust memory and naming what went wrong. Never writes to the file.
+
+use std::io::{BufRead, Seek};
+use std::path::Path;
+
+use image::{DynamicImage, ImageDecoder, ImageError, ImageReader, RgbImage};
+
+use super::PhotoError;
+
+/// Largest image decoded: 100 megapixels (300 MB as RGB), above any consumer camera.
+pub const MAX_MEGAPIXELS: u64 = 100;
+
+/// Decodes the photo at `path`.
+pub fn decode_photo(path: &Path) -> Result<RgbImage, PhotoError> {
+    let file = std::fs::File::open(path).map_err(|e| PhotoError::Read {
+        path: path.to_owned(),
+        message: e.to_string(),
+    })?;
+    if file.metadata().map(|m| m.len()).unwrap_or(1) == 0 {
+        return Err(PhotoError::Corrupt {
+            path: path.to_owned(),
+            message: "the file is empty (0 bytes)".into(),
+        });
+    }
+    decode_from(std::io::BufReader::new(file), path)
+}
+
+/// Decodes a photo held in memory (pasted or dropped bytes); `name` labels errors.
+pub fn decode_photo_bytes(bytes: &[u8], name: &Path) -> Result<RgbImage, PhotoError> {
+    if bytes.is_empty() {
+        return Err(PhotoError::Corrupt {
+            path: name.to_owned(),
+            message: "the file is empty (0 bytes)".into(),
+        });
+    }
+    decode_from(std::io::Cursor::new(bytes), name)
+}
+
+/// What the first bytes say the file is, for formats we do not decode.
+fn format_hint(head: &[u8]) -> Option<String> {
+    let brand = head.get(4..12)?;
+    (brand.starts_with(b"ftyp")
+        && [b"heic", b"heix", b"mif1", b"msf1", b"hevc", b"avif"]
+            .iter()
+            .any(|b| &brand[4..8] == *b))
+    .then(|| "HEIC/HEIF/AVIF photos are not supported yet; export the photo as JPEG".into())
+}
+
+/// A JPEG whose last 64 KiB hold no end-of-image marker was cut short. Decoders fill the
+/// missing part with grey instead of failing, so this is checked up front.
+fn is_truncated_jpeg<R: BufRead + Seek>(reader: &mut R) -> std::io::Result<bool> {
+    use std::io::{Read, SeekFrom};
+    let mut magic = [0u8; 3];
+    let n = reader.read(&mut magic)?;
+    let truncated = if n == 3 && magic == [0xFF, 0xD8, 0xFF] {
+        let len = reader.seek(SeekFrom::End(0))?;
+        let tail_len = len.min(64 * 1024);
+        reader.seek(SeekFrom::Start(len - tail_len))?;
+        let mut tail = Vec::with_capacity(tail_len as usize);
+        reader.read_to_end(&mut tail)?;
+        !tail.windows(2).any(|w| w == [0xFF, 0xD9])
+    } else {
+        false
+    };
+    reader.rewind()?;
+    Ok(truncated)
+}
+
+fn decode_from<R: BufRead + Seek>(mut reader: R, path: &Path) -> Result<RgbImage, PhotoError> {
+    let read_err = |e: std::io::Error| PhotoError::Read {
+        path: path.to_owned(),
+        message: e.to_string(),
+    };
+    if is_truncated_jpeg(&mut reader).map_err(read_err)? {
+        return Err(PhotoError::Corrupt {
+            path: path.to_owned(),
+            message: "the JPEG data ends early (no end-of-image marker)".into(),
+        });
+    }
+    let corrupt = |e: ImageError| match e {
+        ImageError::Unsupported(u) => PhotoError::Unsupported {
+            path: path.to_owned(),
+            hint: Some(u.to_string()),
+        },
+        other => PhotoError::Corrupt {
+            path: path.to_owned(),
+            message: other.to_string(),
+        },
+    };
+    let mut reader = ImageReader::new(reader)
+        .with_guessed_format()
+        .map_err(read_err)?;
+    if reader.format().is_none() {
+        let mut head = [0u8; 16];
+        let inner = reader.into_inner();
+        let hint = {
+            let mut inner = inner;
+            let _ = inner.rewind();
+            let n = std::io::Read::read(&mut inner, &mut head).unwrap_or(0);
+            format_hint(&head[..n])
+        };
+        return Err(PhotoError::Unsupported {
+            path: path.to_owned(),
+            hint,
+        });
+    }
+    // The size cap below is ours, checked from the header before any pixel is allocated.
+    reader.no_limits();
+    let mut decoder = reader.into_decoder().map_err(corrupt)?;
+    let (width, height) = decoder.dimensions();
+    if width == 0 || height == 0 {
+        return Err(PhotoError::Empty {
+            path: path.to_owned(),
+        });
+    }
+    if u64::from(width) * u64::from(height) > MAX_MEGAPIXELS * 1_000_000 {
+        return Err(PhotoError::TooLarge {
+            path: path.to_owned(),
+            width,
+            height,
+            max_megapixels: MAX_MEGAPIXELS,
+        });
+    }
+    let orientation = decoder
+        .orientation()
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    let mut image = DynamicImage::from_decoder(decoder).map_err(corrupt)?;
+    image.apply_orientation(orientation);
+    Ok(image.into_rgb8())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/photos")
+            .join(name)
+    }
+
+    #[test]
+    fn decodes_real_photos() {
+        let img = decode_photo(&fixture("rocket.jpg")).expect("jpeg");
+        assert_eq!(img.dimensions(), (640, 427));
+        let img = decode_photo(&fixture("coffee.png")).expect("png");
+        assert_eq!(img.dimensions(), (600, 400));
+    }
+
+    #[test]
+    fn bad_input_gives_named_errors() {
+        let name = Path::new("x.jpg");
+        let err = decode_photo_bytes(b"", name)
+            .expect_err("empty")
+            .to_string();
+        assert!(err.contains("empty"), "{err}");
+        let err = decode_photo_bytes(b"hello, this is text", name)
+            .expect_err("text")
+            .to_string();
+        assert!(err.contains("unsupported"), "{err}");
+        let jpeg = std::fs::read(fixture("rocket.jpg")).expect("read");
+        let err = decode_photo_bytes(&jpeg[..jpeg.len() / 3], name)
+            .expect_err("truncated")
+            .to_string();
+        assert!(err.contains("corrupt or truncated"), "{err}");
+        let heic = b"\0\0\0\x18ftypheic\0\0\0\0mif1heic";
+        let err = decode_photo_bytes(heic, name)
+            .expect_err("heic")
+            .to_string();
+        assert!(err.contains("HEIC"), "{err}");
+        let err = decode_photo(Path::new("/no/such/photo.jpg"))
+            .expect_err("missing")
+            .to_string();
+        assert!(err.contains("/no/such/photo.jpg"), "{err}");
+    }
+
+    #[test]
+    fn a_huge_header_is_refused_before_any_pixel_is_allocated() {
+        // A valid PNG header claiming 30000 x 30000 pixels, then nothing.
+        let mut png = Vec::new();
+        png.extend_from_slice(b"\x89PNG\r\n\x1a\n");
+        let mut ihdr = Vec::new();
+        ihdr.extend_from_slice(&30_000u32.to_be_bytes());
+        ihdr.extend_from_slice(&30_000u32.to_be_bytes());
+        ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
+        png.extend_from_slice(&(ihdr.len() as u32).to_be_bytes());
+        let mut chunk = b"IHDR".to_vec();
+        chunk.extend_from_slice(&ihdr);
+        png.extend_from_slice(&chunk);
+        png.extend_from_slice(&crc32(&chunk).to_be_bytes());
+        png.extend_from_slice(&0u32.to_be_bytes());
+        png.extend_from_slice(b"IDAT");
+        png.extend_from_slice(&crc32(b"IDAT").to_be_bytes());
+        let err = decode_photo_bytes(&png, Path::new("huge.png"))
+            .expect_err("900 MP")
+            .to_string();
+        assert!(
+            err.contains("30000x30000") && err.contains("100 megapixels"),
+            "{err}"
+        );
+    }
+
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut crc = !0u32;
+        for b in bytes {
+            crc ^= u32::from(*b);
+            for _ in 0..8 {
+                crc = if crc & 1 != 0 {
+                    (crc >> 1) ^ 0xEDB8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    }
+
+    #[test]
+    fn exif_orientation_is_applied() {
+        // The rocket photo with an EXIF block saying "rotate 90 degrees clockwise" (6).
+        let jpeg = std::fs::read(fixture("rocket.jpg")).expect("read");
+        let mut tiff = b"MM\0\x2a\0\0\0\x08\0\x01".to_vec();
+        tiff.extend_from_slice(&[0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, 6, 0, 0, 0, 0, 0, 0]);
+        let mut app1 = b"Exif\0\0".to_vec();
+        app1.extend_from_slice(&tiff);
+        let mut rotated = jpeg[..2].to_vec();
+        rotated.extend_from_slice(&[0xFF, 0xE1]);
+        rotated.extend_from_slice(&((app1.len() + 2) as u16).to_be_bytes());
+        rotated.extend_from_slice(&app1);
+        rotated.extend_from_slice(&jpeg[2..]);
+        let upright = decode_photo_bytes(&jpeg, Path::new("a.jpg")).expect("plain");
+        let turned = decode_photo_bytes(&rotated, Path::new("b.jpg")).expect("with exif");
+        assert_eq!(turned.dimensions(), (427, 640));
+        // Rotating 90 degrees clockwise moves the top-left pixel to the top-right.
+        assert_eq!(turned.get_pixel(426, 0), upright.get_pixel(0, 0));
+    }
+}
