@@ -50,7 +50,7 @@ fn format_hint(head: &[u8]) -> Option<String> {
 /// A JPEG whose last 64 KiB hold no end-of-image marker was cut short. Decoders fill the
 /// missing part with grey instead of failing, so this is checked up front.
 fn is_truncated_jpeg<R: BufRead + Seek>(reader: &mut R) -> std::io::Result<bool> {
-    use std::io::{Read, SeekFrom};
+    use std::io::SeekFrom;
     let mut magic = [0u8; 3];
     let n = reader.read(&mut magic)?;
     let truncated = if n == 3 && magic == [0xFF, 0xD8, 0xFF] {

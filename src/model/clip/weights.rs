@@ -79,8 +79,8 @@ pub fn config_from_hf_json(text: &str) -> Result<ClipVisionConfig, String> {
                 .and_then(Value::as_f64)
                 .unwrap_or(1e-5),
         );
-    if config.image_size % config.patch_size != 0
-        || config.hidden_size % config.num_attention_heads != 0
+    if !config.image_size.is_multiple_of(config.patch_size)
+        || !config.hidden_size.is_multiple_of(config.num_attention_heads)
     {
         return Err(format!(
             "inconsistent shape: image {} / patch {}, hidden {} / heads {}",
