@@ -13,3 +13,12 @@ pub mod paths;
 pub mod photo;
 pub mod predict;
 pub mod scores;
+#[doc(hidden)]
+pub mod testing;
+
+/// Sent with every HTTP request geolens makes (tiles, weights), as the OSM tile usage policy asks.
+pub const USER_AGENT: &str = concat!(
+    "geolens/",
+    env!("CARGO_PKG_VERSION"),
+    " (offline-first photo geolocation desktop app)"
+);

@@ -8,12 +8,7 @@ use serde::{Deserialize, Serialize};
 use walkers::sources::{Attribution, OpenStreetMap, TileSource};
 use walkers::{HttpOptions, HttpTiles, MaxParallelDownloads, TileId};
 
-/// Sent with every tile request, as the OSM tile usage policy asks.
-pub const USER_AGENT: &str = concat!(
-    "geolens/",
-    env!("CARGO_PKG_VERSION"),
-    " (offline-first photo geolocation desktop app)"
-);
+pub use crate::USER_AGENT;
 
 /// Which online layer to draw over the offline basemap.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]

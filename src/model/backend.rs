@@ -1,11 +1,177 @@
-//! Which device the model runs on. CPU (ndarray) for now; the wgpu choice with CPU fallback
-//! arrives with the image tower.
+//! Which device the model runs on, chosen at run time: a hardware GPU through burn's wgpu
+//! backend when one is found, else the CPU (ndarray), with a notice saying why. A software
+//! rasteriser posing as a GPU (Mesa's llvmpipe/lavapipe) counts as no GPU: burn's CPU backend
+//! is about ten times faster than wgpu on lavapipe (`../shared/notes/stack.md`).
 
 use burn::tensor::Device;
+use burn::tensor::wgpu::wgpu;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
 
-/// The CPU device every machine has. The design card names ndarray as the CPU fallback;
-/// burn 0.22 deprecates it in favour of `flex`, a switch left for the backend issue.
+/// What the user asked for (`--backend`, or the app's setting).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum BackendChoice {
+    /// A hardware GPU if there is one, else the CPU.
+    #[default]
+    Auto,
+    /// wgpu on the best adapter found, even a software one; an error if there is none.
+    Gpu,
+    Cpu,
+}
+
+impl BackendChoice {
+    pub const ALL: [BackendChoice; 3] = [Self::Auto, Self::Gpu, Self::Cpu];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Auto => "Automatic (GPU if present)",
+            Self::Gpu => "GPU (wgpu)",
+            Self::Cpu => "CPU",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackendKind {
+    Gpu,
+    Cpu,
+}
+
+/// The device the model will use and how it was picked.
+#[derive(Debug, Clone)]
+pub struct SelectedBackend {
+    pub device: Device,
+    pub kind: BackendKind,
+    /// For status lines: "GPU: NVIDIA H100 (Vulkan)", "CPU (ndarray, 2 threads)".
+    pub description: String,
+    /// Set when the automatic choice fell back to the CPU: why, for a visible notice.
+    pub fallback_notice: Option<String>,
+}
+
+#[derive(Debug, Error)]
+pub enum BackendError {
+    #[error("no GPU is usable: {0}")]
+    NoGpu(String),
+}
+
+/// The CPU device every machine has. burn 0.22 deprecates ndarray in favour of `flex`; the
+/// design card names ndarray as the CPU fallback, and it is the one measured here.
 #[allow(deprecated)]
 pub fn cpu_device() -> Device {
     Device::ndarray()
+}
+
+fn cpu_backend(fallback_notice: Option<String>) -> SelectedBackend {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    SelectedBackend {
+        device: cpu_device(),
+        kind: BackendKind::Cpu,
+        description: format!("CPU (ndarray, {threads} threads)"),
+        fallback_notice,
+    }
+}
+
+/// The adapters wgpu can see, as (info, is a hardware GPU).
+pub fn list_adapters() -> Vec<wgpu::AdapterInfo> {
+    // wgpu can panic inside a driver on broken set-ups; that must not take the app down.
+    std::panic::catch_unwind(|| {
+        let instance =
+            wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+        pollster::block_on(instance.enumerate_adapters(wgpu::Backends::PRIMARY))
+            .iter()
+            .map(|a| a.get_info())
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
+fn is_hardware(info: &wgpu::AdapterInfo) -> bool {
+    matches!(
+        info.device_type,
+        wgpu::DeviceType::DiscreteGpu
+            | wgpu::DeviceType::IntegratedGpu
+            | wgpu::DeviceType::VirtualGpu
+    )
+}
+
+fn init_wgpu(adapters: &[wgpu::AdapterInfo]) -> Result<SelectedBackend, BackendError> {
+    let device = std::panic::catch_unwind(|| Device::wgpu_options().init())
+        .map_err(|_| BackendError::NoGpu("the wgpu runtime panicked while starting".into()))?
+        .map_err(|e| BackendError::NoGpu(e.to_string()))?;
+    // wgpu's default choice prefers a high-power adapter: name the best one we listed.
+    let best = adapters
+        .iter()
+        .max_by_key(|a| match a.device_type {
+            wgpu::DeviceType::DiscreteGpu => 3,
+            wgpu::DeviceType::IntegratedGpu => 2,
+            wgpu::DeviceType::VirtualGpu => 1,
+            _ => 0,
+        })
+        .map(|a| format!("{} ({:?})", a.name, a.backend))
+        .unwrap_or_else(|| "default adapter".into());
+    Ok(SelectedBackend {
+        device,
+        kind: BackendKind::Gpu,
+        description: format!("GPU: {best}"),
+        fallback_notice: None,
+    })
+}
+
+/// Picks the device for `choice`. `Auto` never fails: without a hardware GPU it returns the
+/// CPU with a notice saying what was found.
+pub fn select_backend(choice: BackendChoice) -> Result<SelectedBackend, BackendError> {
+    match choice {
+        BackendChoice::Cpu => Ok(cpu_backend(None)),
+        BackendChoice::Gpu => {
+            let adapters = list_adapters();
+            if adapters.is_empty() {
+                return Err(BackendError::NoGpu("wgpu found no adapter".into()));
+            }
+            init_wgpu(&adapters)
+        }
+        BackendChoice::Auto => {
+            let adapters = list_adapters();
+            let notice = if adapters.iter().any(is_hardware) {
+                match init_wgpu(&adapters) {
+                    Ok(gpu) => return Ok(gpu),
+                    Err(e) => format!("{e}; running on the CPU instead"),
+                }
+            } else if let Some(soft) = adapters.first() {
+                format!(
+                    "no hardware GPU found (only the software renderer {}); running on the CPU",
+                    soft.name
+                )
+            } else {
+                "no GPU found; running on the CPU".to_string()
+            };
+            Ok(cpu_backend(Some(notice)))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_is_always_available_and_runs_tensors() {
+        let cpu = select_backend(BackendChoice::Cpu).expect("cpu");
+        assert_eq!(cpu.kind, BackendKind::Cpu);
+        assert!(cpu.fallback_notice.is_none());
+        let t = burn::tensor::Tensor::<1>::from_floats([1.0, 2.0], &cpu.device);
+        assert_eq!(t.sum().into_scalar::<f32>(), 3.0);
+    }
+
+    #[test]
+    fn auto_falls_back_to_the_cpu_with_a_notice_unless_a_hardware_gpu_exists() {
+        let auto = select_backend(BackendChoice::Auto).expect("auto never fails");
+        let hardware = list_adapters().iter().any(is_hardware);
+        match auto.kind {
+            BackendKind::Gpu => assert!(hardware, "picked a GPU without hardware"),
+            BackendKind::Cpu => {
+                let notice = auto.fallback_notice.expect("a CPU fallback says why");
+                assert!(notice.contains("CPU"), "{notice}");
+            }
+        }
+    }
 }

@@ -3,6 +3,7 @@
 
 pub mod backend;
 pub mod clip;
+pub mod fetch;
 pub mod files;
 pub mod geoclip;
 

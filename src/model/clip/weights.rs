@@ -80,7 +80,9 @@ pub fn config_from_hf_json(text: &str) -> Result<ClipVisionConfig, String> {
                 .unwrap_or(1e-5),
         );
     if !config.image_size.is_multiple_of(config.patch_size)
-        || !config.hidden_size.is_multiple_of(config.num_attention_heads)
+        || !config
+            .hidden_size
+            .is_multiple_of(config.num_attention_heads)
     {
         return Err(format!(
             "inconsistent shape: image {} / patch {}, hidden {} / heads {}",

@@ -1,0 +1,226 @@
+//! Test support shared by unit tests, end-to-end tests and benches: a file server on loopback
+//! with HTTP range requests, ETags, a request log and injectable faults (connections cut
+//! mid-body, unreachable files). Never used by the app itself.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// One request as the server saw it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoggedRequest {
+    pub method: String,
+    pub path: String,
+    /// The `Range` header, if any (`bytes=a-b`).
+    pub range: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// What the server does to its responses.
+#[derive(Debug, Clone, Default)]
+pub struct Faults {
+    /// Cut this many GET responses short (after `cut_after_bytes` of the body), then behave.
+    pub cut_responses: usize,
+    pub cut_after_bytes: usize,
+    /// Only bodies longer than this are cut (so small requests, like a file's header, pass).
+    pub cut_bodies_longer_than: usize,
+    /// Ignore `Range` headers (answer 200 with the whole file), as some servers do.
+    pub no_ranges: bool,
+}
+
+/// A file server on 127.0.0.1, stopped when dropped.
+pub struct LoopbackServer {
+    pub base_url: String,
+    log: Arc<Mutex<Vec<LoggedRequest>>>,
+    stop: Arc<AtomicBool>,
+    handle: Option<JoinHandle<()>>,
+}
+
+struct Shared {
+    files: HashMap<String, (Vec<u8>, String)>,
+    faults: Faults,
+    cuts_done: AtomicUsize,
+    log: Arc<Mutex<Vec<LoggedRequest>>>,
+}
+
+impl LoopbackServer {
+    /// Serves `files` (path without the leading slash -> bytes), each with a content-derived
+    /// ETag.
+    pub fn start(files: Vec<(String, Vec<u8>)>, faults: Faults) -> std::io::Result<Self> {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        listener.set_nonblocking(true)?;
+        let base_url = format!("http://{}", listener.local_addr()?);
+        let log: Arc<Mutex<Vec<LoggedRequest>>> = Arc::default();
+        let shared = Arc::new(Shared {
+            files: files
+                .into_iter()
+                .map(|(path, bytes)| {
+                    let etag = format!("\"{:016x}-{}\"", fnv1a(&bytes), bytes.len());
+                    (path, (bytes, etag))
+                })
+                .collect(),
+            faults,
+            cuts_done: AtomicUsize::new(0),
+            log: log.clone(),
+        });
+        let stop = Arc::new(AtomicBool::new(false));
+        let stop_flag = stop.clone();
+        let handle = std::thread::spawn(move || {
+            while !stop_flag.load(Ordering::SeqCst) {
+                match listener.accept() {
+                    Ok((conn, _)) => {
+                        let shared = shared.clone();
+                        std::thread::spawn(move || serve(conn, &shared));
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
+                }
+            }
+        });
+        Ok(Self {
+            base_url,
+            log,
+            stop,
+            handle: Some(handle),
+        })
+    }
+
+    /// The requests served so far, in order.
+    pub fn requests(&self) -> Vec<LoggedRequest> {
+        self.log.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+}
+
+impl Drop for LoopbackServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// `bytes=a-b` or `bytes=a-` against a body of `len` bytes -> inclusive range.
+fn parse_range(value: &str, len: usize) -> Option<(usize, usize)> {
+    let spec = value.trim().strip_prefix("bytes=")?;
+    let (a, b) = spec.split_once('-')?;
+    let start: usize = a.trim().parse().ok()?;
+    let end: usize = match b.trim() {
+        "" => len.checked_sub(1)?,
+        b => b.parse::<usize>().ok()?.min(len.checked_sub(1)?),
+    };
+    (start <= end && end < len).then_some((start, end))
+}
+
+fn serve(conn: TcpStream, shared: &Shared) {
+    let _ = conn.set_nonblocking(false);
+    let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
+    let Ok(write_half) = conn.try_clone() else {
+        return;
+    };
+    let mut reader = BufReader::new(conn);
+    let mut out = write_half;
+    // One request per connection keeps the fault injection simple.
+    let mut request_line = String::new();
+    if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
+        return;
+    }
+    let mut headers = HashMap::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+            break;
+        }
+        if let Some((k, v)) = line.split_once(':') {
+            headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
+        }
+    }
+    let mut parts = request_line.split_whitespace();
+    let method = parts.next().unwrap_or("").to_string();
+    let path = parts.next().unwrap_or("/").to_string();
+    if let Ok(mut log) = shared.log.lock() {
+        log.push(LoggedRequest {
+            method: method.clone(),
+            path: path.clone(),
+            range: headers.get("range").cloned(),
+            user_agent: headers.get("user-agent").cloned(),
+        });
+    }
+    let Some((body, etag)) = shared.files.get(path.trim_start_matches('/')) else {
+        let _ = out.write_all(
+            b"HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\nConnection: close\r\n\r\nnot found",
+        );
+        return;
+    };
+    let if_range_ok = headers.get("if-range").is_none_or(|v| v == etag);
+    let range = headers
+        .get("range")
+        .filter(|_| !shared.faults.no_ranges && if_range_ok)
+        .map(|r| parse_range(r, body.len()));
+    let (status, slice, extra) = match range {
+        Some(Some((a, b))) => (
+            "206 Partial Content",
+            &body[a..=b],
+            format!("Content-Range: bytes {a}-{b}/{}\r\n", body.len()),
+        ),
+        Some(None) => {
+            let _ = out.write_all(
+                format!(
+                    "HTTP/1.1 416 Range Not Satisfiable\r\nContent-Range: bytes */{}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                    body.len()
+                )
+                .as_bytes(),
+            );
+            return;
+        }
+        None => ("200 OK", &body[..], String::new()),
+    };
+    let head = format!(
+        "HTTP/1.1 {status}\r\nContent-Length: {}\r\nAccept-Ranges: bytes\r\nETag: {etag}\r\n{extra}Connection: close\r\n\r\n",
+        slice.len()
+    );
+    if out.write_all(head.as_bytes()).is_err() || method == "HEAD" {
+        return;
+    }
+    let cut = shared.faults.cut_responses > 0
+        && slice.len() > shared.faults.cut_bodies_longer_than
+        && shared
+            .cuts_done
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                (n < shared.faults.cut_responses).then_some(n + 1)
+            })
+            .is_ok();
+    if cut {
+        let n = shared.faults.cut_after_bytes.min(slice.len());
+        let _ = out.write_all(&slice[..n]);
+        let _ = out.flush();
+        let _ = out.shutdown(std::net::Shutdown::Both);
+        return;
+    }
+    let _ = out.write_all(slice);
+    let _ = out.flush();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_parse_like_http_says() {
+        assert_eq!(parse_range("bytes=0-9", 100), Some((0, 9)));
+        assert_eq!(parse_range("bytes=90-", 100), Some((90, 99)));
+        assert_eq!(parse_range("bytes=90-500", 100), Some((90, 99)));
+        assert_eq!(parse_range("bytes=100-", 100), None);
+        assert_eq!(parse_range("bytes=5-2", 100), None);
+        assert_eq!(parse_range("items=0-1", 100), None);
+    }
+}
