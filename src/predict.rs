@@ -2,8 +2,11 @@
 //! for every geocell at each granularity, and the most likely gallery points as point guesses.
 //! The one call the CLI, the GUI and the game all use.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Instant;
+
+use image::RgbImage;
 
 use burn::tensor::{Device, Tensor, TensorData};
 
@@ -11,9 +14,12 @@ use crate::geo::GeoError;
 use crate::geo::geocells::{GeoCells, Granularity};
 use crate::geo::partition::LatLonDeg;
 use crate::model::ModelError;
+use crate::model::clip::vision::ClipVision;
+use crate::model::clip::weights::{default_clip_dir, load_clip_vision};
 use crate::model::geoclip::gallery::{self, CacheOutcome, GALLERY_FILE, GalleryEmbeddings};
 use crate::model::geoclip::scoring::{gallery_probabilities, top_k};
-use crate::model::geoclip::weights::{GeoclipHeads, load_heads};
+use crate::model::geoclip::weights::{GeoclipHeads, default_model_dir, load_heads};
+use crate::photo::preprocess::clip_pixels;
 use crate::scores::CellScore;
 
 /// The gallery points and, for each granularity, the geocell each point falls in.
@@ -129,9 +135,11 @@ impl Prediction {
     }
 }
 
-/// Progress of [`Geolocator::load`], for a status line.
+/// Progress of [`Predictor::load`] and [`Geolocator::load`], for a status line.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum LoadStage {
+    /// Reading CLIP's image tower (1.2 GB for ViT-L/14).
+    Tower,
     Heads,
     /// Embedding the gallery (first run only): points done of total.
     EmbeddingGallery {
@@ -254,12 +262,144 @@ impl Geolocator {
     }
 }
 
+/// Where the model's files are: GeoCLIP's heads and gallery (shipped in `models/geoclip`) and
+/// CLIP's image tower (fetched into the user's data directory, or a folder given by the user).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelDirs {
+    pub geoclip: PathBuf,
+    pub clip: PathBuf,
+}
+
+impl ModelDirs {
+    /// The shipped heads and the tower at `clip_dir`, or where `geolens models fetch` puts it.
+    pub fn new(clip_dir: Option<&Path>) -> Result<Self, ModelError> {
+        let clip = match clip_dir {
+            Some(dir) => dir.to_owned(),
+            None => default_clip_dir().ok_or_else(|| ModelError::MissingWeights {
+                path: PathBuf::from("~/.local/share/geolens"),
+                hint: "neither XDG_DATA_HOME nor HOME is set, so there is no data directory; \
+                       pass --model-dir"
+                    .into(),
+            })?,
+        };
+        Ok(Self {
+            geoclip: default_model_dir(),
+            clip,
+        })
+    }
+}
+
+/// How long each stage of one prediction took, in milliseconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct StageTimes {
+    pub preprocess_ms: f64,
+    pub tower_ms: f64,
+    /// Image head, scoring against the gallery and reading the probabilities back.
+    pub heads_ms: f64,
+}
+
+/// The whole model: photo in, [`Prediction`] out. CLIP's image tower gives 768 features,
+/// GeoCLIP's heads turn them into gallery and cell probabilities.
+#[derive(Debug)]
+pub struct Predictor {
+    tower: ClipVision,
+    geolocator: Geolocator,
+    device: Device,
+}
+
+impl Predictor {
+    /// Loads the tower first (the part most often missing, so that its absence is reported
+    /// before the gallery is embedded), then the heads and the gallery.
+    pub fn load(
+        dirs: &ModelDirs,
+        device: &Device,
+        mut progress: impl FnMut(LoadStage),
+    ) -> Result<Self, ModelError> {
+        progress(LoadStage::Tower);
+        let tower = load_clip_vision(&dirs.clip, device)?;
+        let geolocator = Geolocator::load(&dirs.geoclip, device, &mut progress)?;
+        Self::from_parts(tower, geolocator, device)
+    }
+
+    pub fn from_parts(
+        tower: ClipVision,
+        geolocator: Geolocator,
+        device: &Device,
+    ) -> Result<Self, ModelError> {
+        let (features, expected) = (tower.projection_dim(), geolocator.heads.image.input_dim());
+        if features != expected {
+            return Err(ModelError::Shape(format!(
+                "the CLIP tower gives {features} features per photo, GeoCLIP's head takes \
+                 {expected} (it needs CLIP ViT-L/14)"
+            )));
+        }
+        Ok(Self {
+            tower,
+            geolocator,
+            device: device.clone(),
+        })
+    }
+
+    pub fn geolocator(&self) -> &Geolocator {
+        &self.geolocator
+    }
+
+    /// Side of the square the tower looks at, in pixels (224 for ViT-L/14).
+    pub fn input_size_px(&self) -> u32 {
+        self.tower.image_size() as u32
+    }
+
+    /// CLIP features `[n, 768]` of preprocessed pixels (`[n, 3, s, s]`, row-major).
+    fn features(&self, pixels: Vec<f32>, n: usize) -> Tensor<2> {
+        let s = self.tower.image_size();
+        let input = Tensor::<4>::from_data(TensorData::new(pixels, [n, 3, s, s]), &self.device);
+        self.tower.forward(input)
+    }
+
+    /// Predicts where `photo` (decoded, upright) was taken, with the time each stage took.
+    pub fn predict_photo(&self, photo: &RgbImage) -> Result<(Prediction, StageTimes), ModelError> {
+        let mut out = self.predict_photos(&[photo])?;
+        out.pop()
+            .ok_or_else(|| ModelError::Shape("no prediction for one photo".into()))
+    }
+
+    /// Predicts a batch of photos in one pass of the tower; times are per batch.
+    pub fn predict_photos(
+        &self,
+        photos: &[&RgbImage],
+    ) -> Result<Vec<(Prediction, StageTimes)>, ModelError> {
+        if photos.is_empty() {
+            return Ok(Vec::new());
+        }
+        let started = Instant::now();
+        let size = self.input_size_px();
+        let pixels: Vec<f32> = photos.iter().flat_map(|p| clip_pixels(p, size)).collect();
+        let preprocess_ms = ms_since(started);
+        let started = Instant::now();
+        let features = self.features(pixels, photos.len());
+        // Reading one value back waits for the device, so the tower's time is its own.
+        let _ = features.clone().slice([0..1, 0..1]).into_data();
+        let tower_ms = ms_since(started);
+        let started = Instant::now();
+        let predictions = self.geolocator.predict_features(features)?;
+        let times = StageTimes {
+            preprocess_ms,
+            tower_ms,
+            heads_ms: ms_since(started),
+        };
+        Ok(predictions.into_iter().map(|p| (p, times)).collect())
+    }
+}
+
+fn ms_since(t: Instant) -> f64 {
+    t.elapsed().as_secs_f64() * 1e3
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::model::backend::cpu_device;
     use crate::model::geoclip::reference_fixture::fixture;
-    use crate::model::geoclip::weights::default_model_dir;
 
     /// The shipped heads over the fixture's 4,000-point gallery subset.
     fn subset_geolocator() -> (
@@ -312,6 +452,44 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_photo_goes_through_tower_and_heads_to_cell_probabilities() {
+        let dir = std::env::temp_dir().join(format!("geolens-test-tower-{}", std::process::id()));
+        crate::testing::write_test_clip_tower(&dir, crate::testing::TestTower::default(), 7)
+            .expect("write tower");
+        let device = cpu_device();
+        let tower = load_clip_vision(&dir, &device).expect("loads");
+        let (geolocator, _) = subset_geolocator();
+        let predictor = Predictor::from_parts(tower, geolocator, &device).expect("fits");
+        assert_eq!(predictor.input_size_px(), 28);
+        let photo = crate::photo::decode::decode_photo(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/photos/rocket.jpg"),
+        )
+        .expect("decodes");
+        let (prediction, times) = predictor.predict_photo(&photo).expect("predicts");
+        assert!(times.tower_ms > 0.0 && times.heads_ms > 0.0);
+        let total: f32 = prediction.point_probabilities().iter().sum();
+        assert!((total - 1.0).abs() < 1e-3, "{total}");
+        // The same photo twice in a batch gives the same answer as alone.
+        let batch = predictor.predict_photos(&[&photo, &photo]).expect("batch");
+        assert_eq!(batch.len(), 2);
+        assert_eq!(batch[0].0.top_points(3), prediction.top_points(3));
+        assert_eq!(batch[1].0.top_points(3), prediction.top_points(3));
+
+        // A tower with the wrong feature width is refused up front.
+        let narrow = crate::testing::TestTower {
+            projection_dim: 16,
+            ..Default::default()
+        };
+        crate::testing::write_test_clip_tower(&dir, narrow, 7).expect("write tower");
+        let tower = load_clip_vision(&dir, &device).expect("loads");
+        let err = Predictor::from_parts(tower, subset_geolocator().0, &device)
+            .expect_err("16 features")
+            .to_string();
+        assert!(err.contains("16") && err.contains("768"), "{err}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

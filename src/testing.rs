@@ -224,3 +224,131 @@ mod tests {
         assert_eq!(parse_range("items=0-1", 100), None);
     }
 }
+
+/// Shape of a stand-in CLIP tower for tests of the whole pipeline (the real ViT-L/14 is 1.2 GB
+/// and cannot be fetched on CI). Its weights are seeded noise: its predictions mean nothing,
+/// and nothing but tests ever loads it.
+#[derive(Debug, Clone, Copy)]
+pub struct TestTower {
+    pub image_size: usize,
+    pub patch_size: usize,
+    pub hidden_size: usize,
+    pub intermediate_size: usize,
+    pub num_hidden_layers: usize,
+    pub num_attention_heads: usize,
+    pub projection_dim: usize,
+}
+
+impl Default for TestTower {
+    /// Small and fast, with the 768 features GeoCLIP's head takes.
+    fn default() -> Self {
+        Self {
+            image_size: 28,
+            patch_size: 14,
+            hidden_size: 32,
+            intermediate_size: 64,
+            num_hidden_layers: 2,
+            num_attention_heads: 4,
+            projection_dim: 768,
+        }
+    }
+}
+
+/// Writes `config.json` and `model.safetensors` for `tower` into `dir`, in the Hugging Face
+/// layout of `CLIPVisionModelWithProjection` (PyTorch `[out, in]` linear weights).
+pub fn write_test_clip_tower(
+    dir: &std::path::Path,
+    tower: TestTower,
+    seed: u64,
+) -> std::io::Result<()> {
+    let (h, i) = (tower.hidden_size, tower.intermediate_size);
+    let positions = (tower.image_size / tower.patch_size).pow(2) + 1;
+    let mut tensors: Vec<(String, Vec<usize>)> = vec![
+        ("vision_model.embeddings.class_embedding".into(), vec![h]),
+        (
+            "vision_model.embeddings.patch_embedding.weight".into(),
+            vec![h, 3, tower.patch_size, tower.patch_size],
+        ),
+        (
+            "vision_model.embeddings.position_embedding.weight".into(),
+            vec![positions, h],
+        ),
+        ("vision_model.pre_layrnorm.weight".into(), vec![h]),
+        ("vision_model.pre_layrnorm.bias".into(), vec![h]),
+    ];
+    for l in 0..tower.num_hidden_layers {
+        let p = format!("vision_model.encoder.layers.{l}");
+        for proj in ["q_proj", "k_proj", "v_proj", "out_proj"] {
+            tensors.push((format!("{p}.self_attn.{proj}.weight"), vec![h, h]));
+            tensors.push((format!("{p}.self_attn.{proj}.bias"), vec![h]));
+        }
+        for norm in ["layer_norm1", "layer_norm2"] {
+            tensors.push((format!("{p}.{norm}.weight"), vec![h]));
+            tensors.push((format!("{p}.{norm}.bias"), vec![h]));
+        }
+        tensors.push((format!("{p}.mlp.fc1.weight"), vec![i, h]));
+        tensors.push((format!("{p}.mlp.fc1.bias"), vec![i]));
+        tensors.push((format!("{p}.mlp.fc2.weight"), vec![h, i]));
+        tensors.push((format!("{p}.mlp.fc2.bias"), vec![h]));
+    }
+    tensors.push(("vision_model.post_layernorm.weight".into(), vec![h]));
+    tensors.push(("vision_model.post_layernorm.bias".into(), vec![h]));
+    tensors.push((
+        "visual_projection.weight".into(),
+        vec![tower.projection_dim, h],
+    ));
+
+    let mut state = seed | 1;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
+    };
+    let mut header = serde_json::Map::new();
+    let mut data = Vec::new();
+    for (name, shape) in &tensors {
+        let count: usize = shape.iter().product();
+        let is_norm_scale = name.ends_with("norm.weight")
+            || name.ends_with("layernorm.weight")
+            || name.ends_with("layer_norm1.weight")
+            || name.ends_with("layer_norm2.weight");
+        let begin = data.len();
+        for _ in 0..count {
+            let v = if is_norm_scale {
+                1.0 + 0.1 * next()
+            } else {
+                0.5 * next()
+            };
+            data.extend_from_slice(&(v as f32).to_le_bytes());
+        }
+        header.insert(
+            name.clone(),
+            serde_json::json!({"dtype": "F32", "shape": shape, "data_offsets": [begin, data.len()]}),
+        );
+    }
+    let mut json = serde_json::to_vec(&serde_json::Value::Object(header))?;
+    while json.len() % 8 != 0 {
+        json.push(b' ');
+    }
+    std::fs::create_dir_all(dir)?;
+    let mut file = (json.len() as u64).to_le_bytes().to_vec();
+    file.extend_from_slice(&json);
+    file.extend_from_slice(&data);
+    std::fs::write(dir.join("model.safetensors"), file)?;
+    let config = serde_json::json!({
+        "architectures": ["CLIPVisionModelWithProjection"],
+        "model_type": "clip_vision_model",
+        "_comment": "geolens test stand-in: seeded noise, not a trained model",
+        "hidden_act": "quick_gelu",
+        "image_size": tower.image_size,
+        "patch_size": tower.patch_size,
+        "hidden_size": h,
+        "intermediate_size": i,
+        "num_hidden_layers": tower.num_hidden_layers,
+        "num_attention_heads": tower.num_attention_heads,
+        "projection_dim": tower.projection_dim,
+        "layer_norm_eps": 1e-5,
+    });
+    std::fs::write(dir.join("config.json"), serde_json::to_vec_pretty(&config)?)
+}

@@ -9,7 +9,7 @@ use s2::latlng::LatLng;
 use super::GeoError;
 
 /// A photo location in degrees.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LatLonDeg {
     pub lat_deg: f64,
     pub lon_deg: f64,

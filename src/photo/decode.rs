@@ -37,14 +37,59 @@ pub fn decode_photo_bytes(bytes: &[u8], name: &Path) -> Result<RgbImage, PhotoEr
     decode_from(std::io::Cursor::new(bytes), name)
 }
 
-/// What the first bytes say the file is, for formats we do not decode.
-fn format_hint(head: &[u8]) -> Option<String> {
+/// The ISO-BMFF brand of a HEIF-family file (`heic`, `mif1`, `avif`, ...), from its first bytes.
+fn heif_brand(head: &[u8]) -> Option<[u8; 4]> {
     let brand = head.get(4..12)?;
+    let major: [u8; 4] = brand[4..8].try_into().ok()?;
     (brand.starts_with(b"ftyp")
-        && [b"heic", b"heix", b"mif1", b"msf1", b"hevc", b"avif"]
-            .iter()
-            .any(|b| &brand[4..8] == *b))
-    .then(|| "HEIC/HEIF/AVIF photos are not supported yet; export the photo as JPEG".into())
+        && [
+            b"heic", b"heix", b"heim", b"heis", b"mif1", b"msf1", b"hevc", b"hevx", b"avif",
+            b"avis",
+        ]
+        .iter()
+        .any(|b| major == **b))
+    .then_some(major)
+}
+
+/// Decodes a HEIC/HEIF photo (HEVC inside ISO-BMFF) with the pure-Rust `heic-decoder`. The
+/// container's rotation and mirroring are applied by the decoder; the size cap is checked from
+/// the header before any pixel is decoded.
+fn decode_heif(bytes: &[u8], path: &Path) -> Result<RgbImage, PhotoError> {
+    let corrupt = |e: heic_decoder::HeifError| match e {
+        heic_decoder::HeifError::Unsupported(what) => PhotoError::Unsupported {
+            path: path.to_owned(),
+            hint: Some(format!(
+                "this HEIF file uses {what}, which geolens cannot decode yet"
+            )),
+        },
+        other => PhotoError::Corrupt {
+            path: path.to_owned(),
+            message: other.to_string(),
+        },
+    };
+    let info = heic_decoder::probe(bytes).map_err(corrupt)?;
+    let (width, height) = (info.width as u64, info.height as u64);
+    if width == 0 || height == 0 {
+        return Err(PhotoError::Empty {
+            path: path.to_owned(),
+        });
+    }
+    if width * height > MAX_MEGAPIXELS * 1_000_000 {
+        return Err(PhotoError::TooLarge {
+            path: path.to_owned(),
+            width: width.min(u64::from(u32::MAX)) as u32,
+            height: height.min(u64::from(u32::MAX)) as u32,
+            max_megapixels: MAX_MEGAPIXELS,
+        });
+    }
+    let decoded = heic_decoder::decode(bytes).map_err(corrupt)?;
+    let rgb = decoded.to_rgb8().map_err(corrupt)?;
+    RgbImage::from_raw(rgb.width as u32, rgb.height as u32, rgb.data).ok_or_else(|| {
+        PhotoError::Corrupt {
+            path: path.to_owned(),
+            message: "the HEIF decoder returned the wrong number of pixels".into(),
+        }
+    })
 }
 
 /// A JPEG whose last 64 KiB hold no end-of-image marker was cut short. Decoders fill the
@@ -92,18 +137,26 @@ fn decode_from<R: BufRead + Seek>(mut reader: R, path: &Path) -> Result<RgbImage
         .with_guessed_format()
         .map_err(read_err)?;
     if reader.format().is_none() {
+        let mut inner = reader.into_inner();
         let mut head = [0u8; 16];
-        let inner = reader.into_inner();
-        let hint = {
-            let mut inner = inner;
-            let _ = inner.rewind();
-            let n = std::io::Read::read(&mut inner, &mut head).unwrap_or(0);
-            format_hint(&head[..n])
+        inner.rewind().map_err(read_err)?;
+        let n = std::io::Read::read(&mut inner, &mut head).map_err(read_err)?;
+        return match heif_brand(&head[..n]) {
+            Some(brand) if &brand == b"avif" || &brand == b"avis" => Err(PhotoError::Unsupported {
+                path: path.to_owned(),
+                hint: Some("AVIF photos are not supported yet; export the photo as JPEG".into()),
+            }),
+            Some(_) => {
+                inner.rewind().map_err(read_err)?;
+                let mut bytes = Vec::new();
+                std::io::Read::read_to_end(&mut inner, &mut bytes).map_err(read_err)?;
+                decode_heif(&bytes, path)
+            }
+            None => Err(PhotoError::Unsupported {
+                path: path.to_owned(),
+                hint: Some("geolens reads JPEG, PNG, WebP, TIFF and HEIC photos".into()),
+            }),
         };
-        return Err(PhotoError::Unsupported {
-            path: path.to_owned(),
-            hint,
-        });
     }
     // The size cap below is ours, checked from the header before any pixel is allocated.
     reader.no_limits();
@@ -148,6 +201,37 @@ mod tests {
         assert_eq!(img.dimensions(), (600, 400));
     }
 
+    /// The PNG photo re-encoded losslessly as WebP and TIFF decodes to the same pixels.
+    #[test]
+    fn decodes_webp_and_tiff() {
+        let png = decode_photo(&fixture("coffee.png")).expect("png");
+        for format in [image::ImageFormat::WebP, image::ImageFormat::Tiff] {
+            let mut bytes = Vec::new();
+            image::DynamicImage::ImageRgb8(png.clone())
+                .write_to(&mut std::io::Cursor::new(&mut bytes), format)
+                .expect("encode");
+            let back = decode_photo_bytes(&bytes, Path::new("x")).expect("decodes");
+            assert_eq!(back, png, "{format:?}");
+        }
+    }
+
+    #[test]
+    fn decodes_heic_and_rejects_a_truncated_one() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/heic");
+        let img = decode_photo(&dir.join("RGB_8__128x128.heif")).expect("heic");
+        assert_eq!(img.dimensions(), (128, 128));
+        // pillow-heif's test image is a colour gradient, not a flat grey.
+        let (min, max) = img
+            .pixels()
+            .fold((255u8, 0u8), |(lo, hi), p| (lo.min(p[0]), hi.max(p[0])));
+        assert!(max - min > 100, "{min}..{max}");
+        let bytes = std::fs::read(dir.join("RGB_8__128x128.heif")).expect("read");
+        for cut in [100, bytes.len() / 2, bytes.len() - 10] {
+            let err = decode_photo_bytes(&bytes[..cut], Path::new("cut.heic"));
+            assert!(err.is_err(), "cut at {cut} decoded");
+        }
+    }
+
     #[test]
     fn bad_input_gives_named_errors() {
         let name = Path::new("x.jpg");
@@ -164,11 +248,17 @@ mod tests {
             .expect_err("truncated")
             .to_string();
         assert!(err.contains("corrupt or truncated"), "{err}");
+        let avif = b"\0\0\0\x18ftypavif\0\0\0\0mif1avif";
+        let err = decode_photo_bytes(avif, name)
+            .expect_err("avif")
+            .to_string();
+        assert!(err.to_lowercase().contains("avif"), "{err}");
+        // A HEIC header with nothing after it.
         let heic = b"\0\0\0\x18ftypheic\0\0\0\0mif1heic";
         let err = decode_photo_bytes(heic, name)
             .expect_err("heic")
             .to_string();
-        assert!(err.contains("HEIC"), "{err}");
+        assert!(err.contains("corrupt or truncated"), "{err}");
         let err = decode_photo(Path::new("/no/such/photo.jpg"))
             .expect_err("missing")
             .to_string();

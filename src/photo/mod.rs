@@ -2,6 +2,7 @@
 //! preprocessing (`preprocess.rs`). The first stage of the pipeline; knows nothing of models.
 
 pub mod decode;
+pub mod exif;
 pub mod preprocess;
 
 use std::path::PathBuf;

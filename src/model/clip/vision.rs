@@ -183,6 +183,11 @@ impl ClipVision {
         self.image_size
     }
 
+    /// Width of the projected features (768 for ViT-L/14).
+    pub fn projection_dim(&self) -> usize {
+        self.visual_projection.weight.dims()[1]
+    }
+
     /// Projected image features `[b, projection_dim]` of normalised pixels `[b, 3, s, s]`
     /// (see `photo::preprocess`).
     pub fn forward(&self, pixels: Tensor<4>) -> Tensor<2> {

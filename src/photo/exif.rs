@@ -1,0 +1,276 @@
+//! EXIF facts of a photo: GPS position, capture time, camera. Read-only: geolens never writes
+//! to the user's photos.
+
+use std::path::Path;
+
+use exif::{In, Tag, Value};
+use serde::Serialize;
+
+use crate::geo::partition::LatLonDeg;
+
+/// What a photo's EXIF block says, as far as geolens uses it. Every field is optional: most
+/// photos lack some, many lack all.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct PhotoFacts {
+    /// Where the camera's GPS put the photo (valid latitude/longitude only).
+    pub gps: Option<LatLonDeg>,
+    /// `DateTimeOriginal` (else `DateTime`) as written: `YYYY:MM:DD HH:MM:SS`.
+    pub taken_at: Option<String>,
+    /// Make and model, e.g. "Apple iPhone 12".
+    pub camera: Option<String>,
+}
+
+impl PhotoFacts {
+    pub fn is_empty(&self) -> bool {
+        self.gps.is_none() && self.taken_at.is_none() && self.camera.is_none()
+    }
+}
+
+/// Reads the EXIF facts of the photo at `path`. A photo without EXIF, or with EXIF that cannot
+/// be parsed, has no facts: that is never an error (the pixels may still be fine).
+pub fn read_facts(path: &Path) -> PhotoFacts {
+    std::fs::read(path)
+        .map(|bytes| read_facts_from_bytes(&bytes))
+        .unwrap_or_default()
+}
+
+/// [`read_facts`] for a file held in memory (JPEG, PNG, WebP, TIFF or HEIC).
+pub fn read_facts_from_bytes(bytes: &[u8]) -> PhotoFacts {
+    let reader = exif::Reader::new();
+    let parsed = reader
+        .read_from_container(&mut std::io::Cursor::new(bytes))
+        .ok()
+        .or_else(|| {
+            // HEIC keeps EXIF in an item the container reader may not find; ask the decoder.
+            let raw = heic_decoder::read_metadata(bytes).ok()?.exif?;
+            reader.read_raw(strip_exif_prefix(raw)).ok()
+        });
+    parsed.map(|e| facts_of(&e)).unwrap_or_default()
+}
+
+/// HEIF stores EXIF behind a 4-byte offset to the TIFF header (often followed by "Exif\0\0").
+fn strip_exif_prefix(raw: Vec<u8>) -> Vec<u8> {
+    let start = raw
+        .windows(4)
+        .position(|w| w == b"MM\0*" || w == b"II*\0")
+        .unwrap_or(0);
+    raw[start..].to_vec()
+}
+
+fn facts_of(e: &exif::Exif) -> PhotoFacts {
+    let text = |tag: Tag| -> Option<String> {
+        match &e.get_field(tag, In::PRIMARY)?.value {
+            Value::Ascii(parts) => {
+                let s = parts
+                    .iter()
+                    .map(|p| {
+                        String::from_utf8_lossy(p)
+                            .trim_matches(['\0', ' '])
+                            .to_string()
+                    })
+                    .filter(|p| !p.is_empty())
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                (!s.is_empty()).then_some(s)
+            }
+            _ => None,
+        }
+    };
+    let camera = match (text(Tag::Make), text(Tag::Model)) {
+        // Models often repeat the make ("Canon" + "Canon EOS 5D").
+        (Some(make), Some(model)) if model.to_lowercase().starts_with(&make.to_lowercase()) => {
+            Some(model)
+        }
+        (Some(make), Some(model)) => Some(format!("{make} {model}")),
+        (make, model) => make.or(model),
+    };
+    PhotoFacts {
+        gps: gps_of(e),
+        taken_at: text(Tag::DateTimeOriginal).or_else(|| text(Tag::DateTime)),
+        camera,
+    }
+}
+
+/// Degrees from EXIF's degrees/minutes/seconds rationals and N/S/E/W reference.
+fn coordinate(e: &exif::Exif, value_tag: Tag, ref_tag: Tag, negative: u8) -> Option<f64> {
+    let Value::Rational(dms) = &e.get_field(value_tag, In::PRIMARY)?.value else {
+        return None;
+    };
+    let part = |i: usize| -> Option<f64> {
+        let r = dms.get(i)?;
+        (r.denom != 0).then(|| r.to_f64())
+    };
+    let degrees = part(0)? + part(1).unwrap_or(0.0) / 60.0 + part(2).unwrap_or(0.0) / 3600.0;
+    let sign = match &e.get_field(ref_tag, In::PRIMARY).map(|f| &f.value) {
+        Some(Value::Ascii(r)) if r.first().and_then(|s| s.first()) == Some(&negative) => -1.0,
+        _ => 1.0,
+    };
+    Some(sign * degrees).filter(|v| v.is_finite())
+}
+
+fn gps_of(e: &exif::Exif) -> Option<LatLonDeg> {
+    let lat_deg = coordinate(e, Tag::GPSLatitude, Tag::GPSLatitudeRef, b'S')?;
+    let lon_deg = coordinate(e, Tag::GPSLongitude, Tag::GPSLongitudeRef, b'W')?;
+    ((-90.0..=90.0).contains(&lat_deg) && (-180.0..=180.0).contains(&lon_deg))
+        .then_some(LatLonDeg { lat_deg, lon_deg })
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// A big-endian TIFF/EXIF block with Make, Model, DateTimeOriginal and GPS
+    /// (`lat`/`lon` as degrees, minutes, seconds with their N/S/E/W references).
+    pub(crate) fn exif_block(
+        lat: (u32, u32, u32, u8),
+        lon: (u32, u32, u32, u8),
+        taken_at: &str,
+    ) -> Vec<u8> {
+        // Layout: header, IFD0 (Make, Model, ExifIFD pointer, GPS pointer), Exif IFD
+        // (DateTimeOriginal), GPS IFD (4 entries), then the out-of-line values.
+        let make = b"Canon\0";
+        let model = b"Canon EOS 5D\0";
+        let mut date = taken_at.as_bytes().to_vec();
+        date.push(0);
+        let ifd0_at = 8u32;
+        let ifd0_len = 2 + 4 * 12 + 4;
+        let exif_at = ifd0_at + ifd0_len;
+        let exif_len = 2 + 12 + 4;
+        let gps_at = exif_at + exif_len;
+        let gps_len = 2 + 4 * 12 + 4;
+        let data_at = gps_at + gps_len;
+        let mut values: Vec<u8> = Vec::new();
+        let mut place = |bytes: &[u8]| -> u32 {
+            let at = data_at + values.len() as u32;
+            values.extend_from_slice(bytes);
+            if values.len() % 2 == 1 {
+                values.push(0);
+            }
+            at
+        };
+        let make_at = place(make);
+        let model_at = place(model);
+        let date_at = place(&date);
+        let rationals = |(d, m, s, _): (u32, u32, u32, u8)| -> Vec<u8> {
+            [(d, 1u32), (m, 1), (s, 100)]
+                .iter()
+                .flat_map(|(n, den)| [n.to_be_bytes(), den.to_be_bytes()].concat())
+                .collect()
+        };
+        let lat_at = place(&rationals(lat));
+        let lon_at = place(&rationals(lon));
+        let entry = |tag: u16, kind: u16, count: u32, value: u32| -> Vec<u8> {
+            [
+                tag.to_be_bytes().to_vec(),
+                kind.to_be_bytes().to_vec(),
+                count.to_be_bytes().to_vec(),
+                value.to_be_bytes().to_vec(),
+            ]
+            .concat()
+        };
+        let inline_ascii = |c: u8| u32::from_be_bytes([c, 0, 0, 0]);
+        let mut out = b"MM\0\x2a".to_vec();
+        out.extend_from_slice(&ifd0_at.to_be_bytes());
+        out.extend_from_slice(&4u16.to_be_bytes());
+        out.extend(entry(0x010F, 2, make.len() as u32, make_at));
+        out.extend(entry(0x0110, 2, model.len() as u32, model_at));
+        out.extend(entry(0x8769, 4, 1, exif_at));
+        out.extend(entry(0x8825, 4, 1, gps_at));
+        out.extend_from_slice(&0u32.to_be_bytes());
+        out.extend_from_slice(&1u16.to_be_bytes());
+        out.extend(entry(0x9003, 2, date.len() as u32, date_at));
+        out.extend_from_slice(&0u32.to_be_bytes());
+        out.extend_from_slice(&4u16.to_be_bytes());
+        out.extend(entry(0x0001, 2, 2, inline_ascii(lat.3)));
+        out.extend(entry(0x0002, 5, 3, lat_at));
+        out.extend(entry(0x0003, 2, 2, inline_ascii(lon.3)));
+        out.extend(entry(0x0004, 5, 3, lon_at));
+        out.extend_from_slice(&0u32.to_be_bytes());
+        out.extend_from_slice(&values);
+        out
+    }
+
+    /// `jpeg` with `tiff` inserted as its APP1 EXIF segment.
+    pub(crate) fn jpeg_with_exif(jpeg: &[u8], tiff: &[u8]) -> Vec<u8> {
+        let mut app1 = b"Exif\0\0".to_vec();
+        app1.extend_from_slice(tiff);
+        let mut out = jpeg[..2].to_vec();
+        out.extend_from_slice(&[0xFF, 0xE1]);
+        out.extend_from_slice(&((app1.len() + 2) as u16).to_be_bytes());
+        out.extend_from_slice(&app1);
+        out.extend_from_slice(&jpeg[2..]);
+        out
+    }
+
+    fn rocket() -> Vec<u8> {
+        std::fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/photos/rocket.jpg"),
+        )
+        .expect("fixture")
+    }
+
+    #[test]
+    fn reads_gps_time_and_camera() {
+        // Kyoto: 35° 0' 41.04" N, 135° 46' 5.16" E; and Rio: 22° 54' 0" S, 43° 10' 12" W.
+        let tiff = exif_block(
+            (35, 0, 4104, b'N'),
+            (135, 46, 516, b'E'),
+            "2024:04:01 09:30:00",
+        );
+        let facts = read_facts_from_bytes(&jpeg_with_exif(&rocket(), &tiff));
+        let gps = facts.gps.expect("gps");
+        assert!((gps.lat_deg - 35.0114).abs() < 1e-4, "{gps:?}");
+        assert!((gps.lon_deg - 135.7681).abs() < 1e-4, "{gps:?}");
+        assert_eq!(facts.taken_at.as_deref(), Some("2024:04:01 09:30:00"));
+        assert_eq!(facts.camera.as_deref(), Some("Canon EOS 5D"));
+
+        let tiff = exif_block(
+            (22, 54, 0, b'S'),
+            (43, 10, 1200, b'W'),
+            "2020:01:01 00:00:00",
+        );
+        let gps = read_facts_from_bytes(&jpeg_with_exif(&rocket(), &tiff))
+            .gps
+            .expect("gps");
+        assert!((gps.lat_deg + 22.9).abs() < 1e-9 && (gps.lon_deg + 43.17).abs() < 1e-9);
+    }
+
+    #[test]
+    fn reads_exif_inside_heic() {
+        let facts = read_facts(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/heic/L_exif_xmp_iptc.heic"),
+        );
+        // pillow-heif's test photo from a Sony A7S III (no GPS).
+        assert_eq!(facts.taken_at.as_deref(), Some("2020:09:14 11:09:34"));
+        assert_eq!(facts.camera.as_deref(), Some("SONY ILCE-7SM3"));
+        assert!(facts.gps.is_none());
+    }
+
+    #[test]
+    fn photos_without_or_with_broken_exif_have_no_facts() {
+        assert!(read_facts_from_bytes(&rocket()).is_empty());
+        assert!(read_facts_from_bytes(b"").is_empty());
+        assert!(read_facts_from_bytes(b"not an image").is_empty());
+        let tiff = exif_block((35, 0, 0, b'N'), (135, 0, 0, b'E'), "2024:04:01 09:30:00");
+        let with = jpeg_with_exif(&rocket(), &tiff);
+        for cut in [10, 30, 60, 100] {
+            // Truncated EXIF: no panic, and whatever is returned is in range.
+            let mut damaged = with.clone();
+            let end = 12 + cut;
+            for b in &mut damaged[end..end + 40] {
+                *b = 0xAB;
+            }
+            let facts = read_facts_from_bytes(&damaged);
+            if let Some(g) = facts.gps {
+                assert!((-90.0..=90.0).contains(&g.lat_deg));
+            }
+        }
+        // Out-of-range coordinates are dropped.
+        let tiff = exif_block((95, 0, 0, b'N'), (10, 0, 0, b'E'), "2024:04:01 09:30:00");
+        assert!(
+            read_facts_from_bytes(&jpeg_with_exif(&rocket(), &tiff))
+                .gps
+                .is_none()
+        );
+    }
+}
