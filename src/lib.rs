@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod cli;
+pub mod eval;
 pub mod geo;
 pub mod map;
 pub mod model;

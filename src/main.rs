@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use geolens::app::{self, LaunchOptions};
 use geolens::geo::geocells::Granularity;
 use geolens::geo::partition::PartitionParams;
+use geolens::model::backend::BackendChoice;
 
 #[derive(Parser)]
 #[command(
@@ -20,6 +21,43 @@ struct Cli {
     command: Option<Command>,
     #[command(flatten)]
     gui: GuiArgs,
+    #[command(flatten)]
+    model: ModelArgs,
+}
+
+#[derive(clap::Args)]
+struct ModelArgs {
+    /// Where the model runs: a hardware GPU when present (auto), the GPU (wgpu) or the CPU.
+    #[arg(long, value_enum, global = true, default_value = "auto")]
+    backend: Backend,
+    /// Folder holding CLIP ViT-L/14's config.json and model.safetensors (Hugging Face layout),
+    /// instead of where `geolens models fetch` puts them.
+    #[arg(long, value_name = "DIR", global = true)]
+    model_dir: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Backend {
+    Auto,
+    Gpu,
+    Cpu,
+}
+
+impl From<Backend> for BackendChoice {
+    fn from(b: Backend) -> Self {
+        match b {
+            Backend::Auto => BackendChoice::Auto,
+            Backend::Gpu => BackendChoice::Gpu,
+            Backend::Cpu => BackendChoice::Cpu,
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Table,
+    Json,
+    Csv,
 }
 
 #[derive(clap::Args)]
@@ -66,6 +104,33 @@ impl From<Level> for Granularity {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Where was each photo taken? Files or folders (searched recursively). Exit code 2 when
+    /// some photos could not be read (each reported on stderr; the others still printed).
+    Predict {
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// How many places to list per photo.
+        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..=1000))]
+        top: u16,
+        /// Cell granularity of the listed places.
+        #[arg(long, value_enum, default_value = "middle")]
+        level: Level,
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+    /// Accuracy on a benchmark: a CSV of `path,lat,lon` (im2gps / im2gps3k layout) and the
+    /// folder its paths are relative to.
+    Eval {
+        dataset: PathBuf,
+        #[arg(long, value_name = "DIR")]
+        images: PathBuf,
+        /// Per-photo results CSV (default: <DATASET>.results.csv beside the dataset).
+        #[arg(long, value_name = "CSV")]
+        results: Option<PathBuf>,
+        /// Overwrite an existing results file.
+        #[arg(long)]
+        force: bool,
+    },
     /// Adaptive S2 partitions (PlaNet's geocells).
     Cells {
         #[command(subcommand)]
@@ -80,6 +145,24 @@ enum Command {
 
 #[derive(Subcommand)]
 enum ModelsCommand {
+    /// What is installed, where, and how to get what is missing.
+    Status,
+    /// Download CLIP ViT-L/14's image tower (only its vision tensors, 1.2 GB) from the
+    /// Hugging Face hub or a mirror; resumes an interrupted download.
+    Fetch {
+        /// Folder URL holding model.safetensors and config.json.
+        #[arg(long = "from", value_name = "URL", default_value = geolens::model::fetch::DEFAULT_BASE_URL)]
+        base_url: String,
+        /// Where to put it (default: --model-dir, else ~/.local/share/geolens/models/clip-vit-large-patch14).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Refuse the download unless the written model.safetensors has this SHA-256.
+        #[arg(long, value_name = "HEX")]
+        sha256: Option<String>,
+        /// Fetch again even if already installed.
+        #[arg(long)]
+        force: bool,
+    },
     /// Convert GeoCLIP's heads from the geoclip 1.3.0 wheel (or its unpacked directory).
     ImportGeoclip {
         source: PathBuf,
@@ -178,10 +261,61 @@ fn run_gui(args: GuiArgs) -> Result<()> {
     Ok(())
 }
 
-fn run() -> Result<()> {
+/// What `run` wants the process to exit with.
+enum Exit {
+    Ok,
+    /// Some inputs failed (already reported), the rest succeeded.
+    Partial,
+}
+
+fn run() -> Result<Exit> {
     let cli = Cli::parse();
+    let backend: BackendChoice = cli.model.backend.into();
+    let model_dir = cli.model.model_dir;
     match cli.command {
-        None => run_gui(cli.gui),
+        None => run_gui(cli.gui).map(|()| Exit::Ok),
+        Some(Command::Predict {
+            paths,
+            top,
+            level,
+            format,
+        }) => {
+            let options = geolens::cli::predict::PredictOptions {
+                paths,
+                top: usize::from(top),
+                granularity: level.into(),
+                format: match format {
+                    Format::Table => geolens::cli::predict::OutputFormat::Table,
+                    Format::Json => geolens::cli::predict::OutputFormat::Json,
+                    Format::Csv => geolens::cli::predict::OutputFormat::Csv,
+                },
+                model_dir,
+                backend,
+            };
+            let failed = geolens::cli::predict::predict(&options, &mut std::io::stdout().lock())?;
+            Ok(if failed > 0 { Exit::Partial } else { Exit::Ok })
+        }
+        Some(Command::Eval {
+            dataset,
+            images,
+            results,
+            force,
+        }) => {
+            let report = geolens::cli::eval::eval(&geolens::cli::eval::EvalOptions {
+                dataset,
+                images,
+                results,
+                force,
+                model_dir,
+                backend,
+            })?;
+            println!("{report}");
+            Ok(if report.failed > 0 {
+                Exit::Partial
+            } else {
+                Exit::Ok
+            })
+        }
         Some(Command::Cells { command }) => match command {
             CellsCommand::Build {
                 input,
@@ -201,22 +335,62 @@ fn run() -> Result<()> {
                 };
                 let report = geolens::cli::cells::build(&input, params, &out)?;
                 println!("{report}");
-                Ok(())
+                Ok(Exit::Ok)
             }
-            CellsCommand::Stats => Ok(geolens::cli::cells::stats(&mut std::io::stdout().lock())?),
+            CellsCommand::Stats => {
+                geolens::cli::cells::stats(&mut std::io::stdout().lock())?;
+                Ok(Exit::Ok)
+            }
         },
         Some(Command::Models { command }) => match command {
             ModelsCommand::ImportGeoclip { source, out } => {
                 println!("{}", geolens::cli::models::import_geoclip(&source, &out)?);
-                Ok(())
+                Ok(Exit::Ok)
+            }
+            ModelsCommand::Status => {
+                let dirs = geolens::predict::ModelDirs::new(model_dir.as_deref())?;
+                geolens::cli::models::status(&dirs, &mut std::io::stdout().lock())?;
+                let backend = geolens::model::backend::select_backend(backend)?;
+                println!(
+                    "backend  {}{}",
+                    backend.description,
+                    backend
+                        .fallback_notice
+                        .map(|n| format!(" ({n})"))
+                        .unwrap_or_default()
+                );
+                Ok(Exit::Ok)
+            }
+            ModelsCommand::Fetch {
+                base_url,
+                out,
+                sha256,
+                force,
+            } => {
+                let out = match out.or(model_dir) {
+                    Some(dir) => dir,
+                    None => geolens::model::clip::weights::default_clip_dir()
+                        .context("no data directory (HOME unset); pass --out")?,
+                };
+                let mut options = geolens::model::fetch::FetchOptions::new(base_url, out);
+                options.expected_sha256 = sha256;
+                options.force = force;
+                println!("{}", geolens::cli::models::fetch(&options)?);
+                Ok(Exit::Ok)
             }
         },
     }
 }
 
 fn main() {
-    if let Err(e) = run() {
-        eprintln!("geolens: error: {e:#}");
-        std::process::exit(1);
+    match run() {
+        Ok(Exit::Ok) => {}
+        Ok(Exit::Partial) => std::process::exit(2),
+        Err(e) => {
+            // One line, whatever the error chain holds.
+            let message = format!("{e:#}").replace('\n', " ");
+            eprintln!("geolens: error: {message}");
+            std::process::exit(1);
+        }
     }
 }

@@ -61,11 +61,22 @@ impl GalleryIndex {
 }
 
 /// One gallery location and its probability.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct PointGuess {
     pub lat_deg: f64,
     pub lon_deg: f64,
     pub probability: f64,
+}
+
+/// One of the most likely places: a geocell with its probability and name.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct PlaceGuess {
+    pub token: String,
+    pub cell_level: u64,
+    pub probability: f64,
+    pub place_name: String,
+    /// Mean location of the cell's photos: a better pin than the cell's geometric centre.
+    pub center: LatLonDeg,
 }
 
 /// Probabilities over the geocells of one granularity, in the cells' order.
@@ -102,6 +113,35 @@ impl Prediction {
                     lon_deg: point.lon_deg,
                     probability: f64::from(p),
                 }
+            })
+            .collect()
+    }
+
+    /// The model's single answer: its most likely gallery point (GeoCLIP's top-1 guess).
+    pub fn best_guess(&self) -> Option<PointGuess> {
+        self.top_points(1).pop()
+    }
+
+    /// The `k` most likely geocells of a granularity, most likely first (ties: S2 order).
+    pub fn top_places(&self, granularity: Granularity, k: usize) -> Vec<PlaceGuess> {
+        let probabilities = self.cell_probabilities(granularity);
+        let cells = self.index.cells(granularity).cells();
+        let mut order: Vec<usize> = (0..cells.len()).collect();
+        order.sort_by(|&a, &b| {
+            probabilities.scores[b]
+                .probability
+                .total_cmp(&probabilities.scores[a].probability)
+                .then(a.cmp(&b))
+        });
+        order
+            .into_iter()
+            .take(k)
+            .map(|i| PlaceGuess {
+                token: cells[i].cell.to_token(),
+                cell_level: cells[i].cell.level(),
+                probability: probabilities.scores[i].probability,
+                place_name: cells[i].place_name.clone(),
+                center: cells[i].mean,
             })
             .collect()
     }
@@ -289,6 +329,109 @@ impl ModelDirs {
     }
 }
 
+/// Whether one part of the model is in place.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ComponentStatus {
+    pub name: &'static str,
+    pub path: PathBuf,
+    /// `Ok(detail)` when present; `Err(how to get it)` when missing or damaged.
+    pub state: Result<String, String>,
+}
+
+impl ModelDirs {
+    /// How to get CLIP's image tower into `self.clip`.
+    pub fn tower_hint(&self) -> String {
+        format!(
+            "CLIP's ViT-L/14 image tower is not installed (expected {}). Get it with \
+             `geolens models fetch` (a 1.2 GB download from huggingface.co), or point \
+             --model-dir at a folder holding config.json and model.safetensors of {}.",
+            self.clip
+                .join(crate::model::clip::weights::SAFETENSORS_FILE)
+                .display(),
+            crate::model::clip::weights::HF_REPO
+        )
+    }
+
+    /// What is in place and what is missing, without loading any weights.
+    pub fn check(&self) -> Vec<ComponentStatus> {
+        use crate::model::clip::weights::{CONFIG_FILE, SAFETENSORS_FILE};
+        use crate::model::geoclip::weights::{
+            IMAGE_HEAD_FILE, LOCATION_ENCODER_FILE, SCALARS_FILE,
+        };
+        let size_mb = |p: &Path| std::fs::metadata(p).map(|m| m.len() as f64 / 1e6).ok();
+        let heads: Vec<PathBuf> = [LOCATION_ENCODER_FILE, IMAGE_HEAD_FILE, SCALARS_FILE]
+            .iter()
+            .map(|f| self.geoclip.join(f))
+            .collect();
+        let heads_state = match heads.iter().find(|p| !p.is_file()) {
+            None => Ok(format!(
+                "{:.1} MB",
+                heads.iter().filter_map(|p| size_mb(p)).sum::<f64>()
+            )),
+            Some(missing) => Err(format!(
+                "{} is missing; rebuild it with `geolens models import-geoclip <geoclip-1.3.0 wheel>`",
+                missing.display()
+            )),
+        };
+        let gallery_path = self.geoclip.join(GALLERY_FILE);
+        let gallery_state = match gallery::load_gallery(&gallery_path) {
+            Ok(points) => Ok(format!("{} points", points.len())),
+            Err(e) => Err(e.to_string()),
+        };
+        let cache_state = match (
+            gallery::default_cache_dir(),
+            gallery::cache_file_name(&self.geoclip, &gallery_path),
+        ) {
+            (Some(dir), Ok(name)) if dir.join(&name).is_file() => {
+                Ok(format!("cached at {}", dir.join(name).display()))
+            }
+            (Some(dir), Ok(_)) => Ok(format!(
+                "not computed yet: the first prediction embeds the gallery (about 30 s on a \
+                 2-core CPU) and caches it under {}",
+                dir.display()
+            )),
+            (None, _) => Ok("no cache directory (HOME unset): embedded on every start".into()),
+            (_, Err(e)) => Err(e.to_string()),
+        };
+        let tower_file = self.clip.join(SAFETENSORS_FILE);
+        let tower_state = if tower_file.is_file() {
+            let config = if self.clip.join(CONFIG_FILE).is_file() {
+                "with config.json"
+            } else {
+                "no config.json: ViT-L/14 assumed"
+            };
+            Ok(format!(
+                "{:.0} MB, {config}",
+                size_mb(&tower_file).unwrap_or(0.0)
+            ))
+        } else {
+            Err(self.tower_hint())
+        };
+        vec![
+            ComponentStatus {
+                name: "GeoCLIP heads",
+                path: self.geoclip.clone(),
+                state: heads_state,
+            },
+            ComponentStatus {
+                name: "GPS gallery",
+                path: gallery_path,
+                state: gallery_state,
+            },
+            ComponentStatus {
+                name: "gallery embeddings",
+                path: gallery::default_cache_dir().unwrap_or_default(),
+                state: cache_state,
+            },
+            ComponentStatus {
+                name: "CLIP image tower",
+                path: self.clip.clone(),
+                state: tower_state,
+            },
+        ]
+    }
+}
+
 /// How long each stage of one prediction took, in milliseconds.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct StageTimes {
@@ -436,8 +579,23 @@ mod tests {
             let got: Vec<(f64, f64)> = top.iter().map(|g| (g.lat_deg, g.lon_deg)).collect();
             assert_eq!(got, expected, "image {i}: top-5 point guesses");
 
+            assert_eq!(prediction.best_guess(), top.first().copied());
             for granularity in Granularity::ALL {
+                let places = prediction.top_places(granularity, 5);
+                assert_eq!(places.len(), 5);
+                assert!(
+                    places
+                        .windows(2)
+                        .all(|w| w[0].probability >= w[1].probability)
+                );
+                assert!(!places[0].place_name.is_empty());
                 let cells = prediction.cell_probabilities(granularity);
+                let best = cells
+                    .scores
+                    .iter()
+                    .map(|s| s.probability)
+                    .fold(0.0, f64::max);
+                assert_eq!(places[0].probability, best);
                 let total: f64 = cells.scores.iter().map(|s| s.probability).sum();
                 assert!(
                     (total - 1.0).abs() < 1e-9,

@@ -129,3 +129,73 @@ pub fn import_geoclip(source: &Path, out_dir: &Path) -> Result<String, ModelErro
         started.elapsed().as_secs_f64()
     ))
 }
+
+/// `geolens models fetch`: CLIP's image tower into `out_dir`, with a progress bar on a
+/// terminal. Returns the report line.
+pub fn fetch(
+    options: &crate::model::fetch::FetchOptions,
+) -> Result<String, crate::model::fetch::FetchError> {
+    use crate::model::fetch::{FetchOutcome, FetchProgress, fetch_clip_vision};
+    let mut bar = super::progress::Progress::always();
+    let outcome = fetch_clip_vision(
+        options,
+        |p| match p {
+            FetchProgress::ReadingHeader => bar.update(0, 1, "reading the file's header"),
+            FetchProgress::Downloading {
+                done_bytes,
+                total_bytes,
+            } => bar.update(
+                done_bytes >> 20,
+                total_bytes >> 20,
+                "MiB of CLIP's image tower",
+            ),
+            FetchProgress::Verifying => bar.update(1, 1, "checking"),
+        },
+        None,
+    )?;
+    drop(bar);
+    Ok(match outcome {
+        FetchOutcome::AlreadyInstalled(path) => format!(
+            "already installed: {} (pass --force to fetch it again)",
+            path.display()
+        ),
+        FetchOutcome::Fetched(r) => format!(
+            "fetched {} tensors ({:.1} MB{}) into {}; SHA-256 {} ({})",
+            r.tensors,
+            r.record_bytes as f64 / 1e6,
+            if r.resumed_from_bytes > 0 {
+                format!(", resumed at {:.1} MB", r.resumed_from_bytes as f64 / 1e6)
+            } else {
+                String::new()
+            },
+            r.path.display(),
+            r.sha256,
+            if r.checksum_pinned {
+                "matches the pinned digest"
+            } else {
+                "no pinned digest given; written to PROVENANCE.md"
+            }
+        ),
+    })
+}
+
+/// `geolens models status`: what is installed, where, and how to get what is missing.
+/// Returns whether everything needed to geolocate photos is in place.
+pub fn status(dirs: &crate::predict::ModelDirs, out: &mut impl Write) -> std::io::Result<bool> {
+    let mut ready = true;
+    for c in dirs.check() {
+        match &c.state {
+            Ok(detail) => writeln!(
+                out,
+                "ok       {:<20} {}  ({detail})",
+                c.name,
+                c.path.display()
+            )?,
+            Err(hint) => {
+                ready = false;
+                writeln!(out, "MISSING  {:<20} {}: {hint}", c.name, c.path.display())?;
+            }
+        }
+    }
+    Ok(ready)
+}

@@ -3,6 +3,16 @@
 
 pub const EARTH_RADIUS_KM: f64 = 6371.0;
 
+/// Distance thresholds of the geolocation literature (im2gps onwards): street, city, region,
+/// country, continent.
+pub const ACCURACY_THRESHOLDS_KM: [f64; 5] = [1.0, 25.0, 200.0, 750.0, 2500.0];
+
+/// GeoGuessr's score for a guess `dist_km` away: 5000 points at 0 km, decaying with a scale of
+/// 1492.7 km (as used in the PlaNet and GeoCLIP comparisons).
+pub fn geoguessr_points(dist_km: f64) -> f64 {
+    5000.0 * (-dist_km.max(0.0) / 1492.7).exp()
+}
+
 /// Haversine distance in km between two (lat, lon) points given in degrees.
 pub fn haversine_km(lat1_deg: f64, lon1_deg: f64, lat2_deg: f64, lon2_deg: f64) -> f64 {
     let (phi1, phi2) = (lat1_deg.to_radians(), lat2_deg.to_radians());
@@ -15,6 +25,14 @@ pub fn haversine_km(lat1_deg: f64, lon1_deg: f64, lat2_deg: f64, lon2_deg: f64) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn geoguessr_points_decay_from_5000() {
+        assert_eq!(geoguessr_points(0.0), 5000.0);
+        assert!((geoguessr_points(1492.7) - 5000.0 / std::f64::consts::E).abs() < 1e-9);
+        assert!((geoguessr_points(100.0) - 4676.0).abs() < 1.0);
+        assert!(geoguessr_points(20_000.0) < 1.0);
+    }
 
     #[test]
     fn known_city_pairs() {

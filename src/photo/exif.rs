@@ -116,91 +116,9 @@ fn gps_of(e: &exif::Exif) -> Option<LatLonDeg> {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
-
-    /// A big-endian TIFF/EXIF block with Make, Model, DateTimeOriginal and GPS
-    /// (`lat`/`lon` as degrees, minutes, seconds with their N/S/E/W references).
-    pub(crate) fn exif_block(
-        lat: (u32, u32, u32, u8),
-        lon: (u32, u32, u32, u8),
-        taken_at: &str,
-    ) -> Vec<u8> {
-        // Layout: header, IFD0 (Make, Model, ExifIFD pointer, GPS pointer), Exif IFD
-        // (DateTimeOriginal), GPS IFD (4 entries), then the out-of-line values.
-        let make = b"Canon\0";
-        let model = b"Canon EOS 5D\0";
-        let mut date = taken_at.as_bytes().to_vec();
-        date.push(0);
-        let ifd0_at = 8u32;
-        let ifd0_len = 2 + 4 * 12 + 4;
-        let exif_at = ifd0_at + ifd0_len;
-        let exif_len = 2 + 12 + 4;
-        let gps_at = exif_at + exif_len;
-        let gps_len = 2 + 4 * 12 + 4;
-        let data_at = gps_at + gps_len;
-        let mut values: Vec<u8> = Vec::new();
-        let mut place = |bytes: &[u8]| -> u32 {
-            let at = data_at + values.len() as u32;
-            values.extend_from_slice(bytes);
-            if values.len() % 2 == 1 {
-                values.push(0);
-            }
-            at
-        };
-        let make_at = place(make);
-        let model_at = place(model);
-        let date_at = place(&date);
-        let rationals = |(d, m, s, _): (u32, u32, u32, u8)| -> Vec<u8> {
-            [(d, 1u32), (m, 1), (s, 100)]
-                .iter()
-                .flat_map(|(n, den)| [n.to_be_bytes(), den.to_be_bytes()].concat())
-                .collect()
-        };
-        let lat_at = place(&rationals(lat));
-        let lon_at = place(&rationals(lon));
-        let entry = |tag: u16, kind: u16, count: u32, value: u32| -> Vec<u8> {
-            [
-                tag.to_be_bytes().to_vec(),
-                kind.to_be_bytes().to_vec(),
-                count.to_be_bytes().to_vec(),
-                value.to_be_bytes().to_vec(),
-            ]
-            .concat()
-        };
-        let inline_ascii = |c: u8| u32::from_be_bytes([c, 0, 0, 0]);
-        let mut out = b"MM\0\x2a".to_vec();
-        out.extend_from_slice(&ifd0_at.to_be_bytes());
-        out.extend_from_slice(&4u16.to_be_bytes());
-        out.extend(entry(0x010F, 2, make.len() as u32, make_at));
-        out.extend(entry(0x0110, 2, model.len() as u32, model_at));
-        out.extend(entry(0x8769, 4, 1, exif_at));
-        out.extend(entry(0x8825, 4, 1, gps_at));
-        out.extend_from_slice(&0u32.to_be_bytes());
-        out.extend_from_slice(&1u16.to_be_bytes());
-        out.extend(entry(0x9003, 2, date.len() as u32, date_at));
-        out.extend_from_slice(&0u32.to_be_bytes());
-        out.extend_from_slice(&4u16.to_be_bytes());
-        out.extend(entry(0x0001, 2, 2, inline_ascii(lat.3)));
-        out.extend(entry(0x0002, 5, 3, lat_at));
-        out.extend(entry(0x0003, 2, 2, inline_ascii(lon.3)));
-        out.extend(entry(0x0004, 5, 3, lon_at));
-        out.extend_from_slice(&0u32.to_be_bytes());
-        out.extend_from_slice(&values);
-        out
-    }
-
-    /// `jpeg` with `tiff` inserted as its APP1 EXIF segment.
-    pub(crate) fn jpeg_with_exif(jpeg: &[u8], tiff: &[u8]) -> Vec<u8> {
-        let mut app1 = b"Exif\0\0".to_vec();
-        app1.extend_from_slice(tiff);
-        let mut out = jpeg[..2].to_vec();
-        out.extend_from_slice(&[0xFF, 0xE1]);
-        out.extend_from_slice(&((app1.len() + 2) as u16).to_be_bytes());
-        out.extend_from_slice(&app1);
-        out.extend_from_slice(&jpeg[2..]);
-        out
-    }
+    use crate::testing::{exif_block, jpeg_with_exif};
 
     fn rocket() -> Vec<u8> {
         std::fs::read(

@@ -59,3 +59,58 @@ impl Drop for Xvfb {
         let _ = self.child.wait();
     }
 }
+
+/// The stand-in CLIP tower (seeded noise, 768 features) the end-to-end tests geolocate with:
+/// the real ViT-L/14 cannot be downloaded on CI. Written once per test process.
+pub fn test_tower_dir() -> PathBuf {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("test_tower");
+        geolens::testing::write_test_clip_tower(&dir, geolens::testing::TestTower::default(), 11)
+            .expect("write test tower");
+        dir
+    })
+    .clone()
+}
+
+/// The geolens binary with per-user folders pointed into the target directory: the gallery
+/// embedding cache is shared by all test runs (computed once, ~30 s), the data folder is
+/// empty (no fetched tower), and the model runs on the CPU.
+pub fn geolens_isolated() -> Command {
+    let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let mut cmd = geolens();
+    cmd.env("XDG_CACHE_HOME", tmp.join("xdg-cache"))
+        .env("XDG_DATA_HOME", tmp.join("xdg-data-empty"))
+        .env("XDG_CONFIG_HOME", tmp.join("xdg-config"))
+        .arg("--backend")
+        .arg("cpu");
+    cmd
+}
+
+/// Runs one prediction so that the gallery embeddings are cached before tests that time out
+/// or run in parallel need them. Once per test process.
+pub fn warm_gallery_cache() {
+    static WARM: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    WARM.get_or_init(|| {
+        let photo =
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/photos/coffee.png");
+        let out = geolens_isolated()
+            .arg("--model-dir")
+            .arg(test_tower_dir())
+            .arg("predict")
+            .arg(photo)
+            .output()
+            .expect("run geolens");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    });
+}
+
+pub fn fixture(path: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(path)
+}

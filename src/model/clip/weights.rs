@@ -100,9 +100,9 @@ pub fn load_clip_vision(dir: &Path, device: &Device) -> Result<ClipVision, Model
         return Err(ModelError::MissingWeights {
             path: weights,
             hint: format!(
-                "the CLIP ViT-L/14 image tower ({HF_REPO}) is not installed; run \
-                 `geolens models fetch`, or pass --model-dir pointing at a folder with its \
-                 config.json and model.safetensors"
+                "CLIP's ViT-L/14 image tower ({HF_REPO}) is not installed; run \
+                 `geolens models fetch` (a 1.2 GB download), or pass --model-dir pointing at a \
+                 folder with its config.json and model.safetensors"
             ),
         });
     }

@@ -1,0 +1,150 @@
+//! What `predict` and `eval` share: finding photos, loading the model with a visible status,
+//! and running photos through it while the next one is decoded on a second thread.
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::sync_channel;
+
+use super::CliError;
+use super::progress::Progress;
+use crate::model::backend::{BackendChoice, select_backend};
+use crate::photo::decode::decode_photo;
+use crate::photo::exif::{PhotoFacts, read_facts};
+use crate::predict::{LoadStage, ModelDirs, Prediction, Predictor};
+
+/// File extensions searched for inside folders (files named on the command line are always
+/// tried, whatever their name).
+pub const PHOTO_EXTENSIONS: [&str; 8] =
+    ["jpg", "jpeg", "png", "webp", "tif", "tiff", "heic", "heif"];
+
+pub fn has_photo_extension(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| PHOTO_EXTENSIONS.iter().any(|p| e.eq_ignore_ascii_case(p)))
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), CliError> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(CliError::io(dir))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            walk(&path, out)?;
+        } else if has_photo_extension(&path) {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// The photos named by `paths`: files as given, folders searched recursively (sorted, photo
+/// extensions only). A path that does not exist is an error before anything runs.
+pub fn collect_photos(paths: &[PathBuf]) -> Result<Vec<PathBuf>, CliError> {
+    let mut photos = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            walk(path, &mut photos)?;
+        } else if path.exists() {
+            photos.push(path.clone());
+        } else {
+            return Err(CliError::Io {
+                path: path.clone(),
+                source: std::io::Error::from(std::io::ErrorKind::NotFound),
+            });
+        }
+    }
+    if photos.is_empty() {
+        return Err(CliError::Usage(
+            "no photos found (looked for .jpg, .jpeg, .png, .webp, .tif, .tiff, .heic, .heif)"
+                .into(),
+        ));
+    }
+    Ok(photos)
+}
+
+/// Loads the whole model on the chosen backend, showing progress on a terminal. A CPU
+/// fallback notice is printed once the model is loaded (so that a failure stays one line).
+pub fn load_predictor(
+    model_dir: Option<&Path>,
+    backend: BackendChoice,
+) -> Result<Predictor, CliError> {
+    let dirs = ModelDirs::new(model_dir)?;
+    // A missing tower is the common case on a fresh install: say so before starting a GPU.
+    let tower = dirs
+        .clip
+        .join(crate::model::clip::weights::SAFETENSORS_FILE);
+    if !tower.is_file() {
+        return Err(crate::model::ModelError::MissingWeights {
+            path: tower,
+            hint: dirs.tower_hint(),
+        }
+        .into());
+    }
+    let selected = select_backend(backend)?;
+    let mut bar = Progress::always();
+    let predictor = Predictor::load(&dirs, &selected.device, |stage| match stage {
+        LoadStage::Tower => bar.update(0, 3, "loading CLIP's image tower"),
+        LoadStage::Heads => bar.update(1, 3, "loading GeoCLIP's heads"),
+        LoadStage::EmbeddingGallery { done, total } => bar.update(
+            done as u64,
+            total as u64,
+            "embedding the GPS gallery (first run only)",
+        ),
+        LoadStage::Ready => bar.clear(),
+    })?;
+    drop(bar);
+    if let Some(notice) = &selected.fallback_notice {
+        eprintln!("geolens: note: {notice}");
+    }
+    Ok(predictor)
+}
+
+/// One photo's result.
+pub struct PhotoOutcome {
+    pub path: PathBuf,
+    pub facts: PhotoFacts,
+    /// The prediction, or a one-line reason the photo could not be read.
+    pub result: Result<Prediction, String>,
+}
+
+/// Runs every photo through the predictor in order, calling `each` with its index and outcome.
+/// The next photo is decoded on a second thread while the model works.
+pub fn run_photos(
+    predictor: &Predictor,
+    photos: &[PathBuf],
+    mut each: impl FnMut(usize, PhotoOutcome),
+) {
+    std::thread::scope(|scope| {
+        let (tx, rx) = sync_channel(2);
+        scope.spawn(move || {
+            for path in photos {
+                let decoded = decode_photo(path).map_err(|e| e.to_string());
+                let facts = if decoded.is_ok() {
+                    read_facts(path)
+                } else {
+                    PhotoFacts::default()
+                };
+                if tx.send((path.clone(), facts, decoded)).is_err() {
+                    return;
+                }
+            }
+        });
+        for (i, (path, facts, decoded)) in rx.into_iter().enumerate() {
+            let result = decoded.and_then(|image| {
+                predictor
+                    .predict_photo(&image)
+                    .map(|(prediction, _)| prediction)
+                    .map_err(|e| format!("{}: {e}", path.display()))
+            });
+            each(
+                i,
+                PhotoOutcome {
+                    path,
+                    facts,
+                    result,
+                },
+            );
+        }
+    });
+}

@@ -1,0 +1,299 @@
+//! `geolens predict PATH...`: where each photo was likely taken, as a table, JSON or CSV.
+//! Photos that fail are reported one line each on stderr and the run continues.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::CliError;
+use super::photos::{PhotoOutcome, collect_photos, load_predictor, run_photos};
+use super::progress::Progress;
+use crate::geo::distance::haversine_km;
+use crate::geo::geocells::Granularity;
+use crate::model::backend::BackendChoice;
+use crate::photo::exif::PhotoFacts;
+use crate::predict::{PlaceGuess, PointGuess};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFormat {
+    Table,
+    Json,
+    Csv,
+}
+
+#[derive(Debug, Clone)]
+pub struct PredictOptions {
+    pub paths: Vec<PathBuf>,
+    pub top: usize,
+    pub granularity: Granularity,
+    pub format: OutputFormat,
+    pub model_dir: Option<PathBuf>,
+    pub backend: BackendChoice,
+}
+
+/// One photo in the machine-readable outputs.
+#[derive(Debug, Clone, Serialize)]
+pub struct PhotoReport {
+    pub path: String,
+    /// Why the photo could not be geolocated; everything else is empty then.
+    pub error: Option<String>,
+    pub exif: PhotoFacts,
+    pub best_guess: Option<PointGuess>,
+    /// Great-circle distance from the EXIF position to the best guess.
+    pub exif_distance_km: Option<f64>,
+    pub places: Vec<RankedPlace>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RankedPlace {
+    pub rank: usize,
+    #[serde(flatten)]
+    pub place: PlaceGuess,
+}
+
+#[derive(Serialize)]
+struct JsonOutput<'a> {
+    granularity: &'static str,
+    top: usize,
+    photos: &'a [PhotoReport],
+}
+
+impl PhotoReport {
+    pub fn new(outcome: PhotoOutcome, granularity: Granularity, top: usize) -> Self {
+        let path = outcome.path.display().to_string();
+        match outcome.result {
+            Ok(prediction) => {
+                let best_guess = prediction.best_guess();
+                let exif_distance_km = outcome.facts.gps.zip(best_guess).map(|(gps, guess)| {
+                    haversine_km(gps.lat_deg, gps.lon_deg, guess.lat_deg, guess.lon_deg)
+                });
+                let places = prediction
+                    .top_places(granularity, top)
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, place)| RankedPlace { rank: i + 1, place })
+                    .collect();
+                Self {
+                    path,
+                    error: None,
+                    exif: outcome.facts,
+                    best_guess,
+                    exif_distance_km,
+                    places,
+                }
+            }
+            Err(error) => Self {
+                path,
+                error: Some(error),
+                exif: outcome.facts,
+                best_guess: None,
+                exif_distance_km: None,
+                places: Vec::new(),
+            },
+        }
+    }
+}
+
+fn pct(p: f64) -> String {
+    format!("{:.1}%", p * 100.0)
+}
+
+/// The human-readable block for one photo.
+pub fn table_block(report: &PhotoReport, out: &mut impl Write) -> std::io::Result<()> {
+    writeln!(out, "{}", report.path)?;
+    if let Some(error) = &report.error {
+        return writeln!(out, "  error: {error}");
+    }
+    let mut exif = Vec::new();
+    if let Some(g) = report.exif.gps {
+        exif.push(format!("GPS {:.5}, {:.5}", g.lat_deg, g.lon_deg));
+    }
+    if let Some(t) = &report.exif.taken_at {
+        exif.push(format!("taken {t}"));
+    }
+    if let Some(c) = &report.exif.camera {
+        exif.push(c.clone());
+    }
+    if !exif.is_empty() {
+        writeln!(out, "  EXIF: {}", exif.join(" · "))?;
+    }
+    if let Some(g) = report.best_guess {
+        let distance = report
+            .exif_distance_km
+            .map(|d| format!(", {d:.1} km from the EXIF position"))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "  best guess: {:.5}, {:.5} (gallery point, p {:.4}){distance}",
+            g.lat_deg, g.lon_deg, g.probability
+        )?;
+    }
+    let name_width = report
+        .places
+        .iter()
+        .map(|p| p.place.place_name.chars().count())
+        .max()
+        .unwrap_or(5)
+        .max(5);
+    writeln!(
+        out,
+        "  {:>3}  {:>6}  {:<name_width$}  centre",
+        "#", "prob", "place"
+    )?;
+    for p in &report.places {
+        writeln!(
+            out,
+            "  {:>3}  {:>6}  {:<name_width$}  {:.4}, {:.4}",
+            p.rank,
+            pct(p.place.probability),
+            p.place.place_name,
+            p.place.center.lat_deg,
+            p.place.center.lon_deg
+        )?;
+    }
+    Ok(())
+}
+
+const CSV_HEADER: [&str; 14] = [
+    "path",
+    "rank",
+    "probability",
+    "place_name",
+    "token",
+    "cell_level",
+    "center_lat_deg",
+    "center_lon_deg",
+    "best_lat_deg",
+    "best_lon_deg",
+    "exif_lat_deg",
+    "exif_lon_deg",
+    "exif_distance_km",
+    "error",
+];
+
+fn csv_rows(report: &PhotoReport) -> Vec<Vec<String>> {
+    let opt = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
+    let shared = |rank: String, place: Option<&PlaceGuess>| -> Vec<String> {
+        vec![
+            report.path.clone(),
+            rank,
+            place.map(|p| p.probability.to_string()).unwrap_or_default(),
+            place.map(|p| p.place_name.clone()).unwrap_or_default(),
+            place.map(|p| p.token.clone()).unwrap_or_default(),
+            place.map(|p| p.cell_level.to_string()).unwrap_or_default(),
+            opt(place.map(|p| p.center.lat_deg)),
+            opt(place.map(|p| p.center.lon_deg)),
+            opt(report.best_guess.map(|g| g.lat_deg)),
+            opt(report.best_guess.map(|g| g.lon_deg)),
+            opt(report.exif.gps.map(|g| g.lat_deg)),
+            opt(report.exif.gps.map(|g| g.lon_deg)),
+            opt(report.exif_distance_km),
+            report.error.clone().unwrap_or_default(),
+        ]
+    };
+    if report.places.is_empty() {
+        return vec![shared(String::new(), None)];
+    }
+    report
+        .places
+        .iter()
+        .map(|p| shared(p.rank.to_string(), Some(&p.place)))
+        .collect()
+}
+
+/// Writes reports as they come: a table block per photo, CSV rows (one per photo and place;
+/// one row with `error` set for a failed photo), or, at the end, one JSON document.
+pub struct ReportWriter<'a, W: Write> {
+    granularity: Granularity,
+    top: usize,
+    table: Option<&'a mut W>,
+    csv: Option<csv::Writer<&'a mut W>>,
+    json: Option<(&'a mut W, Vec<PhotoReport>)>,
+    written: usize,
+}
+
+impl<'a, W: Write> ReportWriter<'a, W> {
+    pub fn new(format: OutputFormat, granularity: Granularity, top: usize, out: &'a mut W) -> Self {
+        let mut writer = Self {
+            granularity,
+            top,
+            table: None,
+            csv: None,
+            json: None,
+            written: 0,
+        };
+        match format {
+            OutputFormat::Table => writer.table = Some(out),
+            OutputFormat::Csv => writer.csv = Some(csv::Writer::from_writer(out)),
+            OutputFormat::Json => writer.json = Some((out, Vec::new())),
+        }
+        writer
+    }
+
+    pub fn write(&mut self, report: PhotoReport) -> std::io::Result<()> {
+        if let Some(out) = &mut self.table {
+            if self.written > 0 {
+                writeln!(out)?;
+            }
+            table_block(&report, out)?;
+            out.flush()?;
+        } else if let Some(w) = &mut self.csv {
+            if self.written == 0 {
+                w.write_record(CSV_HEADER)?;
+            }
+            for row in csv_rows(&report) {
+                w.write_record(&row)?;
+            }
+            w.flush()?;
+        } else if let Some((_, reports)) = &mut self.json {
+            reports.push(report);
+        }
+        self.written += 1;
+        Ok(())
+    }
+
+    pub fn finish(self) -> std::io::Result<()> {
+        if let Some((out, reports)) = self.json {
+            let doc = JsonOutput {
+                granularity: self.granularity.label(),
+                top: self.top,
+                photos: &reports,
+            };
+            serde_json::to_writer_pretty(&mut *out, &doc).map_err(std::io::Error::other)?;
+            writeln!(out)?;
+        }
+        Ok(())
+    }
+}
+
+/// Runs `geolens predict`. Returns how many photos failed (reported on stderr, one line
+/// each); the reports of all photos go to `out`, each as soon as it is ready.
+pub fn predict(options: &PredictOptions, out: &mut impl Write) -> Result<usize, CliError> {
+    let photos = collect_photos(&options.paths)?;
+    let predictor = load_predictor(options.model_dir.as_deref(), options.backend)?;
+    let stdout_path = Path::new("standard output");
+    let mut bar = Progress::new(photos.len(), 3);
+    let mut writer = ReportWriter::new(options.format, options.granularity, options.top, out);
+    let mut failed = 0;
+    let mut write_error = None;
+    run_photos(&predictor, &photos, |i, outcome| {
+        let report = PhotoReport::new(outcome, options.granularity, options.top);
+        if let Some(e) = &report.error {
+            failed += 1;
+            bar.println(&format!("geolens: error: {e}"));
+        }
+        bar.update(i as u64 + 1, photos.len() as u64, &report.path);
+        if write_error.is_none()
+            && let Err(e) = writer.write(report)
+        {
+            write_error = Some(e);
+        }
+    });
+    drop(bar);
+    if let Some(e) = write_error {
+        return Err(CliError::io(stdout_path)(e));
+    }
+    writer.finish().map_err(CliError::io(stdout_path))?;
+    Ok(failed)
+}

@@ -1,0 +1,215 @@
+//! Accuracy as the geolocation literature reports it (im2gps, PlaNet, GeoCLIP): the share of
+//! photos whose guess lies within 1 / 25 / 200 / 750 / 2500 km of the truth (haversine on a
+//! 6371 km sphere), the median error, and the mean GeoGuessr score. Also the benchmark file
+//! format: a CSV of `path,lat,lon` in the layout of the im2gps / im2gps3k meta files.
+
+use std::io::Read;
+
+use serde::Serialize;
+use thiserror::Error;
+
+use crate::geo::distance::{ACCURACY_THRESHOLDS_KM, geoguessr_points};
+use crate::geo::partition::LatLonDeg;
+
+#[derive(Debug, Error)]
+pub enum EvalError {
+    #[error("line {line}: {message}")]
+    BadRow { line: u64, message: String },
+    #[error("the header has no {0} column (expected e.g. IMG_ID or path, LAT, LON)")]
+    MissingColumn(&'static str),
+    #[error("the dataset lists no photos")]
+    Empty,
+}
+
+/// One benchmark photo: where its file is (relative to the images folder) and where it was
+/// taken.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DatasetRow {
+    pub path: String,
+    pub truth: LatLonDeg,
+}
+
+fn column(headers: &[String], names: &[&str]) -> Option<usize> {
+    headers
+        .iter()
+        .position(|h| names.iter().any(|n| h.trim().eq_ignore_ascii_case(n)))
+}
+
+/// Reads a benchmark CSV. With a header, the columns are found by name (`IMG_ID`/`path`/
+/// `file`/`image`, `LAT`/`latitude`, `LON`/`lng`/`longitude`; others, like im2gps3k's
+/// `AUTHOR` or `S3_Label`, are ignored); without one, the columns are `path,lat,lon`.
+pub fn read_dataset(reader: impl Read) -> Result<Vec<DatasetRow>, EvalError> {
+    let mut csv = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(reader);
+    let mut records = csv.records();
+    let Some(first) = records.next() else {
+        return Err(EvalError::Empty);
+    };
+    let bad = |line: u64, message: String| EvalError::BadRow { line, message };
+    let first = first.map_err(|e| bad(1, e.to_string()))?;
+    let is_number = |i: usize| {
+        first
+            .get(i)
+            .is_some_and(|f| f.trim().parse::<f64>().is_ok())
+    };
+    let (columns, header_row) = if first.len() >= 3 && is_number(1) && is_number(2) {
+        ((0, 1, 2), None)
+    } else {
+        let headers: Vec<String> = first.iter().map(str::to_string).collect();
+        let path = column(
+            &headers,
+            &["img_id", "path", "file", "filename", "image", "photo"],
+        )
+        .ok_or(EvalError::MissingColumn("path"))?;
+        let lat = column(&headers, &["lat", "latitude", "lat_deg"])
+            .ok_or(EvalError::MissingColumn("LAT"))?;
+        let lon = column(&headers, &["lon", "lng", "long", "longitude", "lon_deg"])
+            .ok_or(EvalError::MissingColumn("LON"))?;
+        ((path, lat, lon), Some(()))
+    };
+    let parse = |record: &csv::StringRecord, line: u64| -> Result<DatasetRow, EvalError> {
+        let field = |i: usize, what: &str| {
+            record
+                .get(i)
+                .map(str::trim)
+                .filter(|f| !f.is_empty())
+                .ok_or_else(|| bad(line, format!("no {what}")))
+        };
+        let path = field(columns.0, "path")?.to_string();
+        let number = |i: usize, what: &str, limit: f64| -> Result<f64, EvalError> {
+            let text = field(i, what)?;
+            text.parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite() && v.abs() <= limit)
+                .ok_or_else(|| {
+                    bad(
+                        line,
+                        format!("{what} {text:?} is not a number within ±{limit}"),
+                    )
+                })
+        };
+        Ok(DatasetRow {
+            path,
+            truth: LatLonDeg {
+                lat_deg: number(columns.1, "latitude", 90.0)?,
+                lon_deg: number(columns.2, "longitude", 180.0)?,
+            },
+        })
+    };
+    let mut rows = Vec::new();
+    if header_row.is_none() {
+        rows.push(parse(&first, 1)?);
+    }
+    for (i, record) in records.enumerate() {
+        let line = i as u64 + 2;
+        let record = record.map_err(|e| bad(line, e.to_string()))?;
+        if record.iter().all(|f| f.trim().is_empty()) {
+            continue;
+        }
+        rows.push(parse(&record, line)?);
+    }
+    if rows.is_empty() {
+        return Err(EvalError::Empty);
+    }
+    Ok(rows)
+}
+
+/// The literature's accuracy figures over a set of errors.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AccuracySummary {
+    pub evaluated: usize,
+    /// `(threshold_km, share of photos within it)`, thresholds as in
+    /// [`ACCURACY_THRESHOLDS_KM`], shares in [0, 1].
+    pub within: Vec<(f64, f64)>,
+    pub median_error_km: f64,
+    pub mean_geoguessr_points: f64,
+}
+
+/// Summarises great-circle errors (km). `None` for no errors.
+pub fn summarize(errors_km: &[f64]) -> Option<AccuracySummary> {
+    if errors_km.is_empty() {
+        return None;
+    }
+    let n = errors_km.len() as f64;
+    let within = ACCURACY_THRESHOLDS_KM
+        .iter()
+        .map(|&t| (t, errors_km.iter().filter(|&&e| e <= t).count() as f64 / n))
+        .collect();
+    let mut sorted = errors_km.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let mid = sorted.len() / 2;
+    let median_error_km = if sorted.len() % 2 == 1 {
+        sorted[mid]
+    } else {
+        (sorted[mid - 1] + sorted[mid]) / 2.0
+    };
+    Some(AccuracySummary {
+        evaluated: errors_km.len(),
+        within,
+        median_error_km,
+        mean_geoguessr_points: errors_km.iter().map(|&e| geoguessr_points(e)).sum::<f64>() / n,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_im2gps3k_layout_plain_triples_and_names_bad_rows() {
+        let im2gps3k = "IMG_ID,AUTHOR,LAT,LON,S3_Label\n\
+                        1.jpg,someone,35.0,135.7,3\n\
+                        2.jpg,other,-33.9,151.2,1\n";
+        let rows = read_dataset(im2gps3k.as_bytes()).expect("parses");
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[1].path, "2.jpg");
+        assert_eq!(
+            rows[1].truth,
+            LatLonDeg {
+                lat_deg: -33.9,
+                lon_deg: 151.2
+            }
+        );
+        let plain = "a/1.jpg,10,20\n\na/2.jpg,-10,-20\n";
+        let rows = read_dataset(plain.as_bytes()).expect("parses");
+        assert_eq!(rows.len(), 2);
+        assert_eq!(
+            rows[0].truth,
+            LatLonDeg {
+                lat_deg: 10.0,
+                lon_deg: 20.0
+            }
+        );
+
+        for (text, needle) in [
+            ("", "no photos"),
+            ("IMG_ID,LAT\n1.jpg,10\n", "LON"),
+            ("path,lat,lon\n", "no photos"),
+            ("path,lat,lon\n1.jpg,95,10\n", "line 2"),
+            ("path,lat,lon\n1.jpg,10,x\n", "longitude"),
+            ("path,lat,lon\n,10,10\n", "no path"),
+        ] {
+            let err = read_dataset(text.as_bytes()).expect_err(text).to_string();
+            assert!(err.contains(needle), "{text:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn summary_counts_thresholds_inclusively_and_takes_the_true_median() {
+        let errors = [0.5, 1.0, 30.0, 800.0, 3000.0, 10_000.0];
+        let s = summarize(&errors).expect("some");
+        assert_eq!(s.evaluated, 6);
+        let shares: Vec<f64> = s.within.iter().map(|w| w.1).collect();
+        assert_eq!(
+            shares,
+            [2.0 / 6.0, 2.0 / 6.0, 3.0 / 6.0, 3.0 / 6.0, 4.0 / 6.0]
+        );
+        assert_eq!(s.median_error_km, (30.0 + 800.0) / 2.0);
+        let points: f64 = errors.iter().map(|&e| geoguessr_points(e)).sum::<f64>() / 6.0;
+        assert_eq!(s.mean_geoguessr_points, points);
+        assert_eq!(summarize(&[7.0]).expect("one").median_error_km, 7.0);
+        assert!(summarize(&[]).is_none());
+    }
+}

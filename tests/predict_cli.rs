@@ -1,0 +1,431 @@
+//! End-to-end runs of `geolens predict`, `eval` and `models` on the real binary: real photos
+//! (and broken files) through the whole pipeline, on the real GeoCLIP heads and gallery, with a
+//! stand-in CLIP tower (the real one is a 1.2 GB download CI cannot make).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use serde_json::Value;
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Great-circle distance by the spherical law of cosines: independent of the app's haversine.
+fn distance_km(a: (f64, f64), b: (f64, f64)) -> f64 {
+    let (p1, p2) = (a.0.to_radians(), b.0.to_radians());
+    let d = (b.1 - a.1).to_radians();
+    let c = (p1.sin() * p2.sin() + p1.cos() * p2.cos() * d.cos()).clamp(-1.0, 1.0);
+    6371.0 * c.acos()
+}
+
+/// A folder of real photos (one with EXIF GPS at Kyoto, one HEIC) and broken files.
+fn photo_folder(name: &str) -> (PathBuf, Vec<&'static str>) {
+    let dir = common::scratch_dir(name);
+    let good = dir.join("good");
+    std::fs::create_dir_all(good.join("nested")).expect("mkdir");
+    std::fs::copy(
+        common::fixture("photos/coffee.png"),
+        good.join("coffee.png"),
+    )
+    .expect("copy");
+    std::fs::copy(
+        common::fixture("heic/RGB_8__128x128.heif"),
+        good.join("nested/gradient.heif"),
+    )
+    .expect("copy");
+    let rocket = std::fs::read(common::fixture("photos/rocket.jpg")).expect("read");
+    let exif = geolens::testing::exif_block(
+        (35, 0, 4104, b'N'),
+        (135, 46, 516, b'E'),
+        "2024:04:01 09:30:00",
+    );
+    std::fs::write(
+        good.join("kyoto.jpg"),
+        geolens::testing::jpeg_with_exif(&rocket, &exif),
+    )
+    .expect("write");
+    std::fs::write(
+        good.join("notes.txt"),
+        "not a photo, and not named like one",
+    )
+    .expect("write");
+    let bad = dir.join("bad");
+    std::fs::create_dir_all(&bad).expect("mkdir");
+    std::fs::write(bad.join("empty.jpg"), b"").expect("write");
+    std::fs::write(bad.join("truncated.jpg"), &rocket[..rocket.len() / 2]).expect("write");
+    std::fs::write(bad.join("text.jpg"), "hello, I am text").expect("write");
+    std::fs::write(bad.join("huge.png"), huge_png_header()).expect("write");
+    (
+        dir,
+        vec!["empty.jpg", "huge.png", "text.jpg", "truncated.jpg"],
+    )
+}
+
+/// A PNG header claiming 30000 x 30000 pixels, and nothing else.
+fn huge_png_header() -> Vec<u8> {
+    let crc = |bytes: &[u8]| {
+        let mut crc = !0u32;
+        for b in bytes {
+            crc ^= u32::from(*b);
+            for _ in 0..8 {
+                crc = if crc & 1 != 0 {
+                    (crc >> 1) ^ 0xEDB8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    };
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut chunk = b"IHDR".to_vec();
+    chunk.extend_from_slice(&30_000u32.to_be_bytes());
+    chunk.extend_from_slice(&30_000u32.to_be_bytes());
+    chunk.extend_from_slice(&[8, 2, 0, 0, 0]);
+    png.extend_from_slice(&13u32.to_be_bytes());
+    png.extend_from_slice(&chunk);
+    png.extend_from_slice(&crc(&chunk).to_be_bytes());
+    // An empty image-data chunk, so that readers get as far as the size.
+    png.extend_from_slice(&0u32.to_be_bytes());
+    png.extend_from_slice(b"IDAT");
+    png.extend_from_slice(&crc(b"IDAT").to_be_bytes());
+    png
+}
+
+fn predict(args: &[&str], paths: &[&Path]) -> Output {
+    common::warm_gallery_cache();
+    let mut cmd = common::geolens_isolated();
+    cmd.arg("--model-dir")
+        .arg(common::test_tower_dir())
+        .arg("predict");
+    cmd.args(args);
+    cmd.args(paths);
+    cmd.output().expect("run geolens")
+}
+
+#[test]
+fn predict_geolocates_a_folder_and_reports_each_broken_file_on_one_line() {
+    let (dir, broken) = photo_folder("predict_folder");
+    let o = predict(
+        &["--format", "json", "--top", "4", "--level", "fine"],
+        &[&dir.join("good"), &dir.join("bad")],
+    );
+    // Some photos failed: exit code 2, one stderr line per failed photo, none a panic.
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    let lines: Vec<&str> = err
+        .lines()
+        .filter(|l| !l.contains("XDG_RUNTIME_DIR"))
+        .collect();
+    assert_eq!(lines.len(), broken.len(), "{err}");
+    for (line, name) in lines.iter().zip(&broken) {
+        assert!(
+            line.starts_with("geolens: error: ") && line.contains(name),
+            "{line}"
+        );
+    }
+    assert!(!err.contains("panicked"));
+    assert!(lines.iter().any(|l| l.contains("empty")));
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("huge.png") && l.contains("30000x30000"))
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("truncated.jpg") && l.contains("truncated"))
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("text.jpg") && l.contains("unsupported"))
+    );
+
+    let doc: Value = serde_json::from_str(&stdout(&o)).expect("one JSON document");
+    assert_eq!(doc["granularity"], "fine");
+    let photos = doc["photos"].as_array().expect("photos");
+    // Folders in sorted order, recursively, photo extensions only (notes.txt skipped).
+    let names: Vec<String> = photos
+        .iter()
+        .map(|p| {
+            Path::new(p["path"].as_str().expect("path"))
+                .file_name()
+                .expect("name")
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "coffee.png",
+            "kyoto.jpg",
+            "gradient.heif",
+            "empty.jpg",
+            "huge.png",
+            "text.jpg",
+            "truncated.jpg"
+        ]
+    );
+    for p in &photos[..3] {
+        assert!(p["error"].is_null(), "{p}");
+        let places = p["places"].as_array().expect("places");
+        assert_eq!(places.len(), 4);
+        let probs: Vec<f64> = places
+            .iter()
+            .map(|x| x["probability"].as_f64().expect("p"))
+            .collect();
+        assert!(probs.windows(2).all(|w| w[0] >= w[1]), "{probs:?}");
+        assert!(probs.iter().all(|&x| x > 0.0 && x <= 1.0));
+        assert_eq!(places[0]["rank"], 1);
+        assert!(!places[0]["place_name"].as_str().expect("name").is_empty());
+        assert!(places[0]["token"].as_str().expect("token").len() >= 2);
+        let best = &p["best_guess"];
+        assert!(best["lat_deg"].as_f64().expect("lat").abs() <= 90.0);
+    }
+    // The EXIF position is read and the distance to the best guess reported.
+    let kyoto = &photos[1];
+    let gps = &kyoto["exif"]["gps"];
+    assert!((gps["lat_deg"].as_f64().expect("lat") - 35.0114).abs() < 1e-3);
+    assert_eq!(kyoto["exif"]["taken_at"], "2024:04:01 09:30:00");
+    let best = &kyoto["best_guess"];
+    let expected = distance_km(
+        (
+            gps["lat_deg"].as_f64().expect("lat"),
+            gps["lon_deg"].as_f64().expect("lon"),
+        ),
+        (
+            best["lat_deg"].as_f64().expect("lat"),
+            best["lon_deg"].as_f64().expect("lon"),
+        ),
+    );
+    let reported = kyoto["exif_distance_km"].as_f64().expect("distance");
+    assert!(
+        (reported - expected).abs() < 1e-6 * expected.max(1.0),
+        "{reported} vs {expected}"
+    );
+    assert!(photos[0]["exif_distance_km"].is_null());
+    for p in &photos[3..] {
+        assert!(p["error"].as_str().is_some() && p["places"].as_array().expect("[]").is_empty());
+    }
+    // geolens never writes to the photos it reads.
+    let after = std::fs::read(dir.join("good/kyoto.jpg")).expect("read");
+    let rocket = std::fs::read(common::fixture("photos/rocket.jpg")).expect("read");
+    assert!(after.len() > rocket.len());
+}
+
+#[test]
+fn predict_table_and_csv_agree_and_are_stable() {
+    let photo = common::fixture("photos/rocket.jpg");
+    let csv = predict(&["--format", "csv", "--top", "3"], &[&photo]);
+    assert!(csv.status.success(), "{}", stderr(&csv));
+    let text = stdout(&csv);
+    let mut rows = csv::Reader::from_reader(text.as_bytes());
+    let headers = rows.headers().expect("header").clone();
+    assert_eq!(&headers[0], "path");
+    assert_eq!(&headers[13], "error");
+    let records: Vec<csv::StringRecord> = rows.records().map(|r| r.expect("row")).collect();
+    assert_eq!(records.len(), 3);
+    let ranks: Vec<&str> = records.iter().map(|r| &r[1]).collect();
+    assert_eq!(ranks, ["1", "2", "3"]);
+    // The same run twice gives the same bytes.
+    let again = predict(&["--format", "csv", "--top", "3"], &[&photo]);
+    assert_eq!(stdout(&again), text);
+    let table = predict(&["--top", "3"], &[&photo]);
+    assert!(table.status.success());
+    let table = stdout(&table);
+    assert!(table.contains("best guess:"), "{table}");
+    // The table lists the same first place as the CSV.
+    assert!(table.contains(&records[0][3]), "{table}");
+}
+
+#[test]
+fn predict_without_the_tower_says_what_is_missing_and_how_to_get_it() {
+    let o = common::geolens_isolated()
+        .arg("predict")
+        .arg(common::fixture("photos/rocket.jpg"))
+        .output()
+        .expect("run");
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("xdg-data-empty/geolens/models/clip-vit-large-patch14/model.safetensors"),
+        "{err}"
+    );
+    assert!(
+        err.contains("geolens models fetch") && err.contains("--model-dir"),
+        "{err}"
+    );
+
+    let status = common::geolens_isolated()
+        .args(["models", "status"])
+        .output()
+        .expect("run");
+    assert!(status.status.success());
+    let text = stdout(&status);
+    assert!(text.contains("ok       GeoCLIP heads"), "{text}");
+    assert!(text.contains("MISSING  CLIP image tower"), "{text}");
+    assert!(text.contains("backend  CPU"), "{text}");
+}
+
+#[test]
+fn models_fetch_installs_the_tower_from_a_mirror_and_predict_uses_it() {
+    let tower = common::test_tower_dir();
+    let files = ["model.safetensors", "config.json"]
+        .iter()
+        .map(|f| {
+            (
+                format!("clip/{f}"),
+                std::fs::read(tower.join(f)).expect("read"),
+            )
+        })
+        .collect();
+    let server =
+        geolens::testing::LoopbackServer::start(files, Default::default()).expect("server");
+    let out = common::scratch_dir("fetch_cli").join("tower");
+    let fetch = common::geolens_isolated()
+        .args(["models", "fetch", "--from"])
+        .arg(format!("{}/clip", server.base_url))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .expect("run");
+    assert!(fetch.status.success(), "{}", stderr(&fetch));
+    assert!(stdout(&fetch).contains("fetched"), "{}", stdout(&fetch));
+    let again = common::geolens_isolated()
+        .args(["models", "fetch", "--from"])
+        .arg(format!("{}/clip", server.base_url))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .expect("run");
+    assert!(
+        stdout(&again).contains("already installed"),
+        "{}",
+        stdout(&again)
+    );
+    let wrong = common::geolens_isolated()
+        .args([
+            "models",
+            "fetch",
+            "--force",
+            "--sha256",
+            &"ab".repeat(32),
+            "--from",
+        ])
+        .arg(format!("{}/clip", server.base_url))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .expect("run");
+    assert_eq!(wrong.status.code(), Some(1));
+    assert!(
+        stderr(&wrong).contains("checksum mismatch"),
+        "{}",
+        stderr(&wrong)
+    );
+    // The installed tower was not replaced by the rejected download.
+    assert!(out.join("model.safetensors").is_file());
+
+    common::warm_gallery_cache();
+    let o = common::geolens_isolated()
+        .arg("--model-dir")
+        .arg(&out)
+        .arg("predict")
+        .arg(common::fixture("photos/chelsea.png"))
+        .output()
+        .expect("run");
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+#[test]
+fn eval_reports_the_literature_thresholds_from_independent_distances() {
+    let dir = common::scratch_dir("eval_cli");
+    let images = dir.join("images");
+    std::fs::create_dir_all(&images).expect("mkdir");
+    for f in ["coffee.png", "chelsea.png", "rocket.jpg"] {
+        std::fs::copy(common::fixture(&format!("photos/{f}")), images.join(f)).expect("copy");
+    }
+    // im2gps3k's layout; one photo is missing from the folder.
+    let dataset = dir.join("bench.csv");
+    std::fs::write(
+        &dataset,
+        "IMG_ID,AUTHOR,LAT,LON,S3_Label\n\
+         coffee.png,a,40.7128,-74.0060,1\n\
+         chelsea.png,b,-33.8688,151.2093,2\n\
+         rocket.jpg,c,28.4858,-80.5449,3\n\
+         gone.jpg,d,0.0,0.0,1\n",
+    )
+    .expect("write");
+    common::warm_gallery_cache();
+    let run = |extra: &[&str]| {
+        common::geolens_isolated()
+            .arg("--model-dir")
+            .arg(common::test_tower_dir())
+            .arg("eval")
+            .arg(&dataset)
+            .arg("--images")
+            .arg(&images)
+            .args(extra)
+            .output()
+            .expect("run")
+    };
+    let o = run(&[]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "one photo missing: {}",
+        stderr(&o)
+    );
+    let report = stdout(&o);
+    assert!(
+        report.contains("photos evaluated: 3 of 4 (1 could not be read)"),
+        "{report}"
+    );
+
+    let results = std::fs::read_to_string(dir.join("bench.results.csv")).expect("results");
+    let mut rows = csv::Reader::from_reader(results.as_bytes());
+    let mut errors = Vec::new();
+    for r in rows.records() {
+        let r = r.expect("row");
+        if r[0] == *"gone.jpg" {
+            assert!(!r[7].is_empty(), "the failure is recorded");
+            continue;
+        }
+        let f = |i: usize| r[i].parse::<f64>().expect("number");
+        let d = distance_km((f(1), f(2)), (f(3), f(4)));
+        assert!((d - f(5)).abs() < 0.01, "{} km vs {}", d, &r[5]);
+        errors.push(d);
+    }
+    assert_eq!(errors.len(), 3);
+    // Shares within each threshold and the median, recomputed here.
+    for km in [1.0, 25.0, 200.0, 750.0, 2500.0] {
+        let share = errors.iter().filter(|&&e| e <= km).count() as f64 / 3.0 * 100.0;
+        let line = format!("{:>7} km  {:>6.1}%", km, share);
+        assert!(report.contains(&line), "{line:?} in\n{report}");
+    }
+    errors.sort_by(f64::total_cmp);
+    assert!(
+        report.contains(&format!("median error: {:.1} km", errors[1])),
+        "{report}"
+    );
+
+    // The results file is never overwritten without --force.
+    let refused = run(&[]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(stderr(&refused).contains("--force"), "{}", stderr(&refused));
+    assert_eq!(
+        std::fs::read_to_string(dir.join("bench.results.csv")).expect("kept"),
+        results
+    );
+    assert_eq!(run(&["--force"]).status.code(), Some(2));
+}
