@@ -7,6 +7,7 @@
 pub mod app;
 pub mod cli;
 pub mod eval;
+pub mod game;
 pub mod geo;
 pub mod map;
 pub mod model;
@@ -16,6 +17,7 @@ pub mod predict;
 pub mod scores;
 #[doc(hidden)]
 pub mod testing;
+pub mod worker;
 
 /// Sent with every HTTP request geolens makes (tiles, weights), as the OSM tile usage policy asks.
 pub const USER_AGENT: &str = concat!(

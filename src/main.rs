@@ -14,7 +14,7 @@ use geolens::model::backend::BackendChoice;
 #[command(
     name = "geolens",
     version,
-    about = "Tells where a photo was taken. No arguments: open the app."
+    about = "Tells where a photo was taken. No command: open the app (with any photos given)."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -62,6 +62,12 @@ enum Format {
 
 #[derive(clap::Args)]
 struct GuiArgs {
+    /// Photos to open in the app.
+    #[arg(value_name = "PHOTO")]
+    photos: Vec<PathBuf>,
+    /// Start in the guessing game.
+    #[arg(long)]
+    game: bool,
     /// Show these cell scores (CSV `token,probability`) instead of the sample heatmap.
     #[arg(long, value_name = "CSV")]
     heatmap: Option<PathBuf>,
@@ -215,7 +221,7 @@ fn parse_pair(s: &str, sep: char, what: &str) -> Result<(f64, f64)> {
     Ok((a, b))
 }
 
-fn run_gui(args: GuiArgs) -> Result<()> {
+fn run_gui(args: GuiArgs, model: Option<geolens::worker::ModelConfig>) -> Result<()> {
     let heatmap_scores = match &args.heatmap {
         Some(path) => {
             let file = std::fs::File::open(path).with_context(|| format!("{}", path.display()))?;
@@ -249,14 +255,23 @@ fn run_gui(args: GuiArgs) -> Result<()> {
         bail!("--zoom must be between 0 and 20");
     }
     let ephemeral = args.ephemeral || args.screenshot.is_some();
+    for photo in &args.photos {
+        if !photo.exists() {
+            bail!("{}: no such file", photo.display());
+        }
+    }
     app::run(LaunchOptions {
         heatmap_scores,
+        photos: args.photos,
         center_lat_lon_deg,
         zoom: args.zoom,
         granularity: args.level.map(Into::into),
+        mode: args.game.then_some(app::state::Mode::Game),
         screenshot: args.screenshot,
         window_size: [w as f32, h as f32],
         ephemeral,
+        model,
+        game_history: None,
     })?;
     Ok(())
 }
@@ -273,7 +288,12 @@ fn run() -> Result<Exit> {
     let backend: BackendChoice = cli.model.backend.into();
     let model_dir = cli.model.model_dir;
     match cli.command {
-        None => run_gui(cli.gui).map(|()| Exit::Ok),
+        None => {
+            // Model flags given on the command line override the app's saved settings.
+            let explicit = model_dir.is_some() || !matches!(backend, BackendChoice::Auto);
+            let model = explicit.then(|| geolens::worker::ModelConfig::new(model_dir, backend));
+            run_gui(cli.gui, model).map(|()| Exit::Ok)
+        }
         Some(Command::Predict {
             paths,
             top,

@@ -200,10 +200,11 @@ pub struct Geolocator {
 }
 
 impl Geolocator {
-    /// Loads the head records and gallery from `model_dir`, with gallery embeddings from the
-    /// user cache (computed and cached on the first run).
+    /// Loads the head records and gallery from `model_dir`, with gallery embeddings from
+    /// `cache_dir` (computed and cached there on the first run; always computed without one).
     pub fn load(
         model_dir: &Path,
+        cache_dir: Option<&Path>,
         device: &Device,
         mut progress: impl FnMut(LoadStage),
     ) -> Result<Self, ModelError> {
@@ -212,11 +213,10 @@ impl Geolocator {
         let gallery_path = model_dir.join(GALLERY_FILE);
         let points = gallery::load_gallery(&gallery_path)?;
         let cache_name = gallery::cache_file_name(model_dir, &gallery_path)?;
-        let cache_dir = gallery::default_cache_dir();
         let (embeddings, cache) = gallery::load_or_compute(
             &heads.location,
             &points,
-            cache_dir.as_deref(),
+            cache_dir,
             &cache_name,
             device,
             |done, total| progress(LoadStage::EmbeddingGallery { done, total }),
@@ -308,6 +308,8 @@ impl Geolocator {
 pub struct ModelDirs {
     pub geoclip: PathBuf,
     pub clip: PathBuf,
+    /// Where the gallery embeddings are cached (`None`: computed on every start).
+    pub gallery_cache: Option<PathBuf>,
 }
 
 impl ModelDirs {
@@ -325,6 +327,7 @@ impl ModelDirs {
         Ok(Self {
             geoclip: default_model_dir(),
             clip,
+            gallery_cache: gallery::default_cache_dir(),
         })
     }
 }
@@ -379,7 +382,7 @@ impl ModelDirs {
             Err(e) => Err(e.to_string()),
         };
         let cache_state = match (
-            gallery::default_cache_dir(),
+            self.gallery_cache.clone(),
             gallery::cache_file_name(&self.geoclip, &gallery_path),
         ) {
             (Some(dir), Ok(name)) if dir.join(&name).is_file() => {
@@ -420,7 +423,7 @@ impl ModelDirs {
             },
             ComponentStatus {
                 name: "gallery embeddings",
-                path: gallery::default_cache_dir().unwrap_or_default(),
+                path: self.gallery_cache.clone().unwrap_or_default(),
                 state: cache_state,
             },
             ComponentStatus {
@@ -460,7 +463,12 @@ impl Predictor {
     ) -> Result<Self, ModelError> {
         progress(LoadStage::Tower);
         let tower = load_clip_vision(&dirs.clip, device)?;
-        let geolocator = Geolocator::load(&dirs.geoclip, device, &mut progress)?;
+        let geolocator = Geolocator::load(
+            &dirs.geoclip,
+            dirs.gallery_cache.as_deref(),
+            device,
+            &mut progress,
+        )?;
         Self::from_parts(tower, geolocator, device)
     }
 
@@ -481,6 +489,11 @@ impl Predictor {
             geolocator,
             device: device.clone(),
         })
+    }
+
+    /// What model this is, for status lines.
+    pub fn describe(&self) -> String {
+        format!("GeoCLIP on {}", self.tower.describe())
     }
 
     pub fn geolocator(&self) -> &Geolocator {
@@ -531,6 +544,91 @@ impl Predictor {
             heads_ms: ms_since(started),
         };
         Ok(predictions.into_iter().map(|p| (p, times)).collect())
+    }
+}
+
+/// PlaNet's "spatial support for decision": how much hiding each part of the photo lowers
+/// the probability of the model's top cell.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OcclusionMap {
+    /// Patches per side; `drops` is row-major, `grid * grid` long.
+    pub grid: usize,
+    /// Top-cell probability without the patch minus with it (positive: the patch supports
+    /// the decision).
+    pub drops: Vec<f32>,
+    /// The cell whose probability is tracked, and its probability on the whole photo.
+    pub top_place: PlaceGuess,
+    /// Side of the square crop the grid covers, in pixels of the model's input.
+    pub input_size_px: u32,
+}
+
+impl Predictor {
+    /// Occludes the model's input with a `grid` x `grid` raster of mean-grey patches (CLIP's
+    /// mean colour: zero after normalisation), one at a time, and records how much each lowers
+    /// the top cell's probability at `granularity`. `progress(done, total)` after each batch;
+    /// returns `None` when `cancelled` turns true.
+    pub fn occlusion_map(
+        &self,
+        photo: &RgbImage,
+        granularity: Granularity,
+        grid: usize,
+        batch: usize,
+        mut progress: impl FnMut(usize, usize),
+        cancelled: impl Fn() -> bool,
+    ) -> Result<Option<OcclusionMap>, ModelError> {
+        let grid = grid.clamp(1, 32);
+        let size = self.input_size_px();
+        let s = size as usize;
+        let base = clip_pixels(photo, size);
+        let baseline = self
+            .geolocator
+            .predict_features(self.features(base.clone(), 1))?
+            .pop()
+            .ok_or_else(|| ModelError::Shape("no prediction".into()))?;
+        let top_place = baseline
+            .top_places(granularity, 1)
+            .pop()
+            .ok_or_else(|| ModelError::Shape("no geocells".into()))?;
+        let cells = self.geolocator.index.cells(granularity);
+        let top_index = cells
+            .lookup_index(top_place.center.lat_deg, top_place.center.lon_deg)
+            .ok_or_else(|| ModelError::Shape("top cell not found".into()))?;
+        let patches: Vec<(usize, usize)> = (0..grid)
+            .flat_map(|gy| (0..grid).map(move |gx| (gy, gx)))
+            .collect();
+        let mut drops = Vec::with_capacity(patches.len());
+        for chunk in patches.chunks(batch.max(1)) {
+            if cancelled() {
+                return Ok(None);
+            }
+            let mut pixels = Vec::with_capacity(chunk.len() * base.len());
+            for &(gy, gx) in chunk {
+                let mut occluded = base.clone();
+                let (y0, y1) = (gy * s / grid, (gy + 1) * s / grid);
+                let (x0, x1) = (gx * s / grid, (gx + 1) * s / grid);
+                for c in 0..3 {
+                    for y in y0..y1 {
+                        let row = c * s * s + y * s;
+                        occluded[row + x0..row + x1].fill(0.0);
+                    }
+                }
+                pixels.extend(occluded);
+            }
+            let predictions = self
+                .geolocator
+                .predict_features(self.features(pixels, chunk.len()))?;
+            for p in predictions {
+                let probability = p.cell_probabilities(granularity).scores[top_index].probability;
+                drops.push((top_place.probability - probability) as f32);
+            }
+            progress(drops.len(), patches.len());
+        }
+        Ok(Some(OcclusionMap {
+            grid,
+            drops,
+            top_place,
+            input_size_px: size,
+        }))
     }
 }
 
@@ -647,6 +745,45 @@ mod tests {
             .expect_err("16 features")
             .to_string();
         assert!(err.contains("16") && err.contains("768"), "{err}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn occlusion_maps_cover_the_grid_and_can_be_cancelled() {
+        let dir = std::env::temp_dir().join(format!("geolens-occl-tower-{}", std::process::id()));
+        crate::testing::write_test_clip_tower(&dir, crate::testing::TestTower::default(), 3)
+            .expect("write tower");
+        let device = cpu_device();
+        let tower = load_clip_vision(&dir, &device).expect("loads");
+        let predictor = Predictor::from_parts(tower, subset_geolocator().0, &device).expect("fits");
+        let photo = crate::photo::decode::decode_photo(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/photos/coffee.png"),
+        )
+        .expect("decodes");
+        let mut reports = Vec::new();
+        let map = predictor
+            .occlusion_map(
+                &photo,
+                Granularity::Coarse,
+                3,
+                4,
+                |d, t| reports.push((d, t)),
+                || false,
+            )
+            .expect("runs")
+            .expect("not cancelled");
+        assert_eq!(map.grid, 3);
+        assert_eq!(map.drops.len(), 9);
+        assert_eq!(reports, [(4, 9), (8, 9), (9, 9)]);
+        assert!(map.drops.iter().all(|d| d.is_finite() && d.abs() <= 1.0));
+        // The stand-in tower is noise, but hiding parts of the photo still changes its answer.
+        assert!(map.drops.iter().any(|d| d.abs() > 0.0));
+        let top = predictor.predict_photo(&photo).expect("predicts").0;
+        assert_eq!(top.top_places(Granularity::Coarse, 1)[0], map.top_place);
+        let cancelled = predictor
+            .occlusion_map(&photo, Granularity::Coarse, 3, 4, |_, _| (), || true)
+            .expect("runs");
+        assert!(cancelled.is_none());
         let _ = std::fs::remove_dir_all(&dir);
     }
 

@@ -210,6 +210,18 @@ fn serve(conn: TcpStream, shared: &Shared) {
     let _ = out.flush();
 }
 
+/// The gallery-embedding cache every test shares (the full 100k gallery takes ~30 s to embed):
+/// `<target dir>/tmp/xdg-cache/geolens/geoclip`, the folder the end-to-end tests' binaries
+/// use through `XDG_CACHE_HOME`. Found from the running test executable
+/// (`<target dir>/<profile>/deps/...`).
+pub fn shared_gallery_cache_dir() -> std::path::PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.parent()?.parent()?.to_path_buf()))
+        .unwrap_or_else(std::env::temp_dir)
+        .join("tmp/xdg-cache/geolens/geoclip")
+}
+
 // EXIF blocks for tests of GPS reading (real photos with GPS are few and personal).
 
 /// A big-endian TIFF/EXIF block with Make, Model, DateTimeOriginal and GPS

@@ -1,11 +1,16 @@
-//! The desktop app: an eframe [`App`](eframe::App) over the map and the heatmap layer.
-//! It holds no model or geometry code: it asks the library for heatmaps and draws them.
+//! The desktop app: an eframe [`App`](eframe::App) over the map, the heatmap layer, the photo
+//! queue and the guessing game. It holds no model or geometry code: photos go to the
+//! background [`Worker`], and heatmaps, markers and results come from the library.
 
+mod explore;
+pub mod game;
 mod panels;
+pub mod photos;
 pub mod state;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::mpsc::Receiver;
 use std::sync::{Arc, Mutex};
 
 use thiserror::Error;
@@ -14,9 +19,13 @@ use walkers::{HttpTiles, Map, lat_lon};
 use crate::geo::geocells::{GeoCells, Granularity};
 use crate::map::basemap::{OfflineBasemap, embedded_pack};
 use crate::map::heatmap::{HeatQuantity, Heatmap, HeatmapPlugin, HoveredCell};
+use crate::map::markers::{GreatCircle, MarkersPlugin, Pin};
 use crate::map::online::{OnlineLayer, http_tiles};
+use crate::model::fetch::FetchProgress;
 use crate::scores::{CellScore, photo_density_per_1000_km2};
-use state::{AppState, STATE_KEY};
+use crate::worker::{Event, ModelConfig, ModelState, PhotoId, PhotoSource, Request, Worker};
+use photos::PhotoQueue;
+use state::{AppState, Mode, STATE_KEY};
 
 #[derive(Debug, Error)]
 pub enum AppError {
@@ -33,38 +42,60 @@ pub enum AppError {
 pub struct LaunchOptions {
     /// Cell scores to show instead of the sample heatmap (`token,probability` CSV, already read).
     pub heatmap_scores: Option<(String, Vec<CellScore>)>,
+    /// Photos to open at start.
+    pub photos: Vec<PathBuf>,
     pub center_lat_lon_deg: Option<(f64, f64)>,
     pub zoom: Option<f64>,
     pub granularity: Option<Granularity>,
+    /// Start in this mode (the game, or exploring photos).
+    pub mode: Option<Mode>,
     /// Render, save a PNG of the window (and a `.json` describing the map's place in it), quit.
+    /// With photos, waits until they are geolocated.
     pub screenshot: Option<PathBuf>,
     pub window_size: [f32; 2],
     /// Neither load nor save settings (tests, screenshots).
     pub ephemeral: bool,
+    /// Model settings from the command line; `None` takes the saved settings.
+    pub model: Option<ModelConfig>,
+    /// Where game history is kept (`None`: the user data folder).
+    pub game_history: Option<PathBuf>,
 }
 
 impl Default for LaunchOptions {
     fn default() -> Self {
         Self {
             heatmap_scores: None,
+            photos: Vec::new(),
             center_lat_lon_deg: None,
             zoom: None,
             granularity: None,
+            mode: None,
             screenshot: None,
             window_size: [1280.0, 800.0],
             ephemeral: false,
+            model: None,
+            game_history: None,
         }
     }
 }
 
-/// Where the heatmap's numbers come from.
-enum HeatmapSource {
-    /// Each geocell's share of the GeoCLIP gallery photos: real data, no model needed.
+/// What a file dialog was opened for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DialogPurpose {
+    Photos,
+    /// The folder holding CLIP's tower.
+    ModelFolder,
+}
+
+/// Which numbers the heatmap shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum HeatmapKey {
+    /// Each geocell's photo density in GeoCLIP's gallery: real data, no model needed.
     PhotoDensity,
-    File {
-        name: String,
-        scores: Vec<CellScore>,
-    },
+    /// Scores given on the command line.
+    File,
+    /// The model's cell probabilities for a photo.
+    Photo(PhotoId),
 }
 
 struct ScreenshotJob {
@@ -75,21 +106,41 @@ struct ScreenshotJob {
     error: Arc<Mutex<Option<String>>>,
 }
 
+/// The model as the GUI sees it.
+#[derive(Debug, Clone)]
+pub struct ModelView {
+    pub state: ModelState,
+    pub fetch: Option<FetchProgress>,
+    pub fetch_result: Option<Result<String, String>>,
+}
+
 pub struct GeolensApp {
     state: AppState,
     ephemeral: bool,
     basemap: OfflineBasemap,
     online: Option<(OnlineLayer, HttpTiles)>,
-    heatmap_source: HeatmapSource,
-    heatmap: Option<(Granularity, Heatmap)>,
+    file_scores: Option<(String, Vec<CellScore>)>,
+    heatmap: Option<(HeatmapKey, Granularity, Heatmap)>,
     geocells: HashMap<Granularity, GeoCells>,
     hovered: Option<HoveredCell>,
+    /// The latest error worth showing (a photo that failed, a dialog that could not open).
     notice: Option<String>,
+    photos: PhotoQueue,
+    worker: Worker,
+    model_config: ModelConfig,
+    model: ModelView,
+    open_dialog: Option<(DialogPurpose, Receiver<Vec<PathBuf>>)>,
+    game: game::GameView,
     screenshot: Option<ScreenshotJob>,
 }
 
 impl GeolensApp {
-    fn new(
+    /// Builds the app inside eframe (or egui_kittest's harness).
+    pub fn new(cc: &eframe::CreationContext<'_>, options: LaunchOptions) -> Result<Self, AppError> {
+        Self::with_screenshot_slot(cc, options, Arc::default())
+    }
+
+    fn with_screenshot_slot(
         cc: &eframe::CreationContext<'_>,
         options: LaunchOptions,
         screenshot_error: Arc<Mutex<Option<String>>>,
@@ -110,10 +161,16 @@ impl GeolensApp {
         if let Some(g) = options.granularity {
             state.granularity = g;
         }
-        let heatmap_source = match options.heatmap_scores {
-            Some((name, scores)) => HeatmapSource::File { name, scores },
-            None => HeatmapSource::PhotoDensity,
-        };
+        if let Some(mode) = options.mode {
+            state.mode = mode;
+        }
+        cc.egui_ctx.set_theme(state.theme.preference());
+        let model_config = options
+            .model
+            .clone()
+            .unwrap_or_else(|| ModelConfig::new(state.model_dir.clone(), state.backend));
+        let ctx = cc.egui_ctx.clone();
+        let worker = Worker::spawn(model_config.clone(), move || ctx.request_repaint());
         let screenshot = options.screenshot.map(|path| ScreenshotJob {
             path,
             frames_before: 4,
@@ -121,30 +178,236 @@ impl GeolensApp {
             image: Arc::default(),
             error: screenshot_error,
         });
-        Ok(Self {
+        let mut app = Self {
             state,
             ephemeral: options.ephemeral,
             basemap: OfflineBasemap::new(embedded_pack()?, cc.egui_ctx.clone()),
             online: None,
-            heatmap_source,
+            file_scores: options.heatmap_scores,
             heatmap: None,
             geocells: HashMap::new(),
             hovered: None,
             notice: None,
+            photos: PhotoQueue::default(),
+            worker,
+            model_config,
+            model: ModelView {
+                state: ModelState::Loading(crate::predict::LoadStage::Tower),
+                fetch: None,
+                fetch_result: None,
+            },
+            open_dialog: None,
+            game: game::GameView::new(options.game_history),
             screenshot,
-        })
+        };
+        if !options.photos.is_empty() {
+            app.open_photos(options.photos.into_iter().map(PhotoSource::File).collect());
+        }
+        Ok(app)
     }
 
-    /// Builds (or reuses) the heatmap for the current granularity.
-    fn ensure_heatmap(&mut self) {
-        let granularity = self.state.granularity;
-        if self
-            .heatmap
-            .as_ref()
-            .is_some_and(|(g, _)| *g == granularity)
-        {
+    /// Queues photos for geolocation; the first to decode is shown.
+    pub fn open_photos(&mut self, sources: Vec<PhotoSource>) {
+        if sources.is_empty() {
             return;
         }
+        self.state.mode = Mode::Explore;
+        let ids = self
+            .photos
+            .add_batch(sources.iter().map(PhotoSource::name).collect());
+        for (id, source) in ids.into_iter().zip(sources) {
+            self.worker.send(Request::Photo { id, source });
+        }
+    }
+
+    pub fn photos(&self) -> &PhotoQueue {
+        &self.photos
+    }
+
+    pub fn model_view(&self) -> &ModelView {
+        &self.model
+    }
+
+    /// The photo whose model probabilities the heatmap shows, if any.
+    pub fn heatmap_photo(&self) -> Option<PhotoId> {
+        match self.heatmap.as_ref().map(|(k, _, _)| *k) {
+            Some(HeatmapKey::Photo(id)) => Some(id),
+            _ => None,
+        }
+    }
+
+    pub fn notice(&self) -> Option<&str> {
+        self.notice.as_deref()
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    pub fn game(&self) -> &game::GameView {
+        &self.game
+    }
+
+    pub fn game_mut(&mut self) -> &mut game::GameView {
+        &mut self.game
+    }
+
+    /// Applies what the worker sent since the last frame.
+    fn poll_worker(&mut self) {
+        for event in self.worker.poll() {
+            if self.game.handles(&event) {
+                self.game.apply(&event);
+                continue;
+            }
+            match &event {
+                Event::Model(state) => {
+                    self.game.model_changed(state);
+                    self.model.state = state.clone();
+                }
+                Event::Fetching(p) => self.model.fetch = Some(*p),
+                Event::Fetched(result) => {
+                    self.model.fetch = None;
+                    self.model.fetch_result = Some(result.clone());
+                }
+                Event::Predicted { id, prediction, .. }
+                    if self.photos.selected_id() == Some(*id) =>
+                {
+                    // Show where the model thinks the photo is.
+                    if let Some(top) = prediction.top_places(self.state.granularity, 1).first() {
+                        self.state
+                            .map_memory
+                            .center_at(lat_lon(top.center.lat_deg, top.center.lon_deg));
+                        let _ = self.state.map_memory.set_zoom(3.0);
+                    }
+                }
+                _ => {}
+            }
+            if let Some(error) = self.photos.apply(&event) {
+                self.notice = Some(error);
+            }
+        }
+    }
+
+    /// Takes dropped files, pasted paths and the open dialog's answer.
+    fn take_input_photos(&mut self, ctx: &egui::Context) {
+        let mut sources = Vec::new();
+        let (dropped, pasted, open_shortcut) = ctx.input(|i| {
+            let pasted: Vec<String> = i
+                .events
+                .iter()
+                .filter_map(|e| match e {
+                    egui::Event::Paste(text) => Some(text.clone()),
+                    _ => None,
+                })
+                .collect();
+            (
+                i.raw.dropped_files.clone(),
+                pasted,
+                i.modifiers.command && i.key_pressed(egui::Key::O),
+            )
+        });
+        for file in dropped {
+            let path = file.path();
+            if path.is_file() {
+                sources.push(PhotoSource::File(path.to_owned()));
+                continue;
+            }
+            let name = path.display().to_string();
+            match file.bytes() {
+                Ok(bytes) => sources.push(PhotoSource::Bytes {
+                    name,
+                    bytes: bytes.into(),
+                }),
+                Err(e) => self.notice = Some(format!("{name}: {e}")),
+            }
+        }
+        for text in pasted {
+            for line in text.lines() {
+                let line = line.trim();
+                let path = PathBuf::from(line.strip_prefix("file://").unwrap_or(line));
+                if path.is_file() {
+                    sources.push(PhotoSource::File(path));
+                }
+            }
+        }
+        if open_shortcut {
+            self.open_dialog(DialogPurpose::Photos);
+        }
+        if let Some((purpose, rx)) = &self.open_dialog
+            && let Ok(paths) = rx.try_recv()
+        {
+            let purpose = *purpose;
+            self.open_dialog = None;
+            match purpose {
+                DialogPurpose::Photos => {
+                    if let Some(dir) = paths.first().and_then(|p| p.parent()) {
+                        self.state.last_folder = Some(dir.to_owned());
+                    }
+                    sources.extend(paths.into_iter().map(PhotoSource::File));
+                }
+                DialogPurpose::ModelFolder => {
+                    if let Some(dir) = paths.into_iter().next() {
+                        self.state.model_dir = Some(dir);
+                        self.reload_model();
+                    }
+                }
+            }
+        }
+        if self.state.mode == Mode::Game && !sources.is_empty() {
+            self.game.add_own_photos(sources);
+        } else {
+            self.open_photos(sources);
+        }
+    }
+
+    /// Opens the system's file dialog on a thread of its own (it blocks until closed), so
+    /// the window keeps drawing.
+    fn open_dialog(&mut self, purpose: DialogPurpose) {
+        if self.open_dialog.is_some() {
+            return;
+        }
+        let (tx, rx) = std::sync::mpsc::channel();
+        let start = match purpose {
+            DialogPurpose::Photos => self.state.last_folder.clone(),
+            DialogPurpose::ModelFolder => self.state.model_dir.clone(),
+        };
+        let spawned = std::thread::Builder::new()
+            .name("geolens-dialog".into())
+            .spawn(move || {
+                let mut dialog = rfd::FileDialog::new();
+                if let Some(dir) = start {
+                    dialog = dialog.set_directory(dir);
+                }
+                let picked = match purpose {
+                    DialogPurpose::Photos => dialog
+                        .add_filter("Photos", &crate::photo::PHOTO_EXTENSIONS)
+                        .pick_files()
+                        .unwrap_or_default(),
+                    DialogPurpose::ModelFolder => dialog.pick_folder().into_iter().collect(),
+                };
+                let _ = tx.send(picked);
+            });
+        match spawned {
+            Ok(_) => self.open_dialog = Some((purpose, rx)),
+            Err(e) => self.notice = Some(format!("Could not open the file dialog: {e}")),
+        }
+    }
+
+    fn heatmap_key(&self) -> HeatmapKey {
+        if self.state.mode == Mode::Game {
+            return match self.game.revealed_photo() {
+                Some(id) => HeatmapKey::Photo(id),
+                None => HeatmapKey::PhotoDensity,
+            };
+        }
+        match self.photos.selected() {
+            Some(p) if p.prediction.is_some() => HeatmapKey::Photo(p.id),
+            _ if self.file_scores.is_some() => HeatmapKey::File,
+            _ => HeatmapKey::PhotoDensity,
+        }
+    }
+
+    fn geocells(&mut self, granularity: Granularity) -> Option<&GeoCells> {
         if let std::collections::hash_map::Entry::Vacant(slot) = self.geocells.entry(granularity) {
             match GeoCells::embedded(granularity) {
                 Ok(cells) => {
@@ -158,17 +421,50 @@ impl GeolensApp {
                 }
             }
         }
+        self.geocells.get(&granularity)
+    }
+
+    /// Builds (or reuses) the heatmap for what is shown at the current granularity.
+    fn ensure_heatmap(&mut self) {
+        let granularity = self.state.granularity;
+        let key = self.heatmap_key();
+        if self
+            .heatmap
+            .as_ref()
+            .is_some_and(|(k, g, _)| *k == key && *g == granularity)
+        {
+            return;
+        }
+        self.geocells(granularity);
         let cells = self.geocells.get(&granularity);
-        let heatmap = match (&self.heatmap_source, cells) {
-            (HeatmapSource::File { scores, .. }, _) => Heatmap::from_scores(scores, cells),
-            (HeatmapSource::PhotoDensity, Some(cells)) => Heatmap::from_values(
-                &photo_density_per_1000_km2(cells),
-                HeatQuantity::PhotoDensity,
-                Some(cells),
-            ),
-            (HeatmapSource::PhotoDensity, None) => return,
+        let heatmap = match key {
+            HeatmapKey::File => match &self.file_scores {
+                Some((_, scores)) => Heatmap::from_scores(scores, cells),
+                None => return,
+            },
+            HeatmapKey::PhotoDensity => match cells {
+                Some(cells) => Heatmap::from_values(
+                    &photo_density_per_1000_km2(cells),
+                    HeatQuantity::PhotoDensity,
+                    Some(cells),
+                ),
+                None => return,
+            },
+            HeatmapKey::Photo(id) => {
+                let prediction = if self.state.mode == Mode::Game {
+                    self.game.prediction(id)
+                } else {
+                    self.photos.get(id).and_then(|p| p.prediction.as_ref())
+                };
+                match prediction {
+                    Some(p) => {
+                        Heatmap::from_scores(&p.cell_probabilities(granularity).scores, cells)
+                    }
+                    None => return,
+                }
+            }
         };
-        self.heatmap = Some((granularity, heatmap));
+        self.heatmap = Some((key, granularity, heatmap));
     }
 
     /// Creates or drops the online layer to match the settings.
@@ -181,22 +477,74 @@ impl GeolensApp {
     }
 
     fn heatmap_description(&self) -> String {
-        match &self.heatmap_source {
-            HeatmapSource::PhotoDensity => format!(
-                "Sample layer (no photo yet): where people take photos. Density of the 100k geotagged photos in GeoCLIP's gallery over the {} geocells, per 1000 km².",
+        match self.heatmap.as_ref().map(|(k, _, _)| *k) {
+            Some(HeatmapKey::Photo(_)) => format!(
+                "The model's probability for each of the {} geocells.",
                 self.state.granularity.label()
             ),
-            HeatmapSource::File { name, scores } => match scores.len() {
-                1 => format!("1 cell from {name}"),
-                n => format!("{n} cells from {name}"),
+            Some(HeatmapKey::File) => match &self.file_scores {
+                Some((name, scores)) if scores.len() == 1 => format!("1 cell from {name}"),
+                Some((name, scores)) => format!("{} cells from {name}", scores.len()),
+                None => String::new(),
             },
+            _ => format!(
+                "Sample layer (no prediction shown): where people take photos. Density of the \
+                 100k geotagged photos in GeoCLIP's gallery over the {} geocells, per 1000 km².",
+                self.state.granularity.label()
+            ),
         }
+    }
+
+    /// Pins and lines for the photo on screen: its EXIF position, the model's best guess, and
+    /// the great circle between them.
+    fn explore_markers(&self) -> (Vec<Pin>, Vec<GreatCircle>) {
+        let mut pins = Vec::new();
+        let mut lines = Vec::new();
+        let Some(photo) = self.photos.selected() else {
+            return (pins, lines);
+        };
+        let guess = photo.prediction.as_ref().and_then(|p| p.best_guess());
+        if let Some(g) = guess {
+            pins.push(Pin {
+                at: crate::geo::partition::LatLonDeg {
+                    lat_deg: g.lat_deg,
+                    lon_deg: g.lon_deg,
+                },
+                label: "model's guess".into(),
+                color: egui::Color32::from_rgb(230, 60, 60),
+            });
+        }
+        if self.state.show_truth
+            && let Some(truth) = photo.facts.gps
+        {
+            pins.push(Pin {
+                at: truth,
+                label: "EXIF position".into(),
+                color: egui::Color32::from_rgb(40, 170, 80),
+            });
+            if let Some(g) = guess {
+                lines.push(GreatCircle {
+                    from: truth,
+                    to: crate::geo::partition::LatLonDeg {
+                        lat_deg: g.lat_deg,
+                        lon_deg: g.lon_deg,
+                    },
+                    color: egui::Color32::from_rgb(255, 200, 40),
+                });
+            }
+        }
+        (pins, lines)
     }
 
     fn map_ui(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
         self.ensure_online_layer(&ctx);
         self.ensure_heatmap();
+        let (pins, lines) = match self.state.mode {
+            Mode::Explore => self.explore_markers(),
+            Mode::Game => self.game.markers(),
+        };
+        let mut clicked = None;
         let fallback_center = lat_lon(25.0, 10.0);
         let mut map = Map::new(
             Some(&mut self.basemap),
@@ -207,7 +555,7 @@ impl GeolensApp {
             map = map.with_layer(http, 1.0);
         }
         if self.state.show_heatmap
-            && let Some((_, heatmap)) = &self.heatmap
+            && let Some((_, _, heatmap)) = &self.heatmap
         {
             map = map.with_plugin(HeatmapPlugin {
                 heatmap,
@@ -217,13 +565,21 @@ impl GeolensApp {
         } else {
             self.hovered = None;
         }
+        map = map.with_plugin(MarkersPlugin {
+            pins: &pins,
+            lines: &lines,
+            clicked: (self.state.mode == Mode::Game).then_some(&mut clicked),
+        });
         let response = ui.add(map);
         let map_rect = response.rect;
+        if let Some(at) = clicked {
+            self.game.map_clicked(at);
+        }
         if let Some(hovered) = self.hovered.clone() {
             response.on_hover_ui_at_pointer(|ui| panels::hovered_cell_ui(ui, &hovered));
         }
         if self.state.show_heatmap
-            && let Some((_, heatmap)) = &self.heatmap
+            && let Some((_, _, heatmap)) = &self.heatmap
         {
             panels::legend_ui(&ctx, map_rect, heatmap, &self.state.heatmap_style);
         }
@@ -237,22 +593,78 @@ impl GeolensApp {
             &walkers::Tiles::attribution(&self.basemap),
             online_attribution,
         );
+        let settled = !self.photos.busy()
+            && !matches!(self.model.state, ModelState::Loading(_))
+            && self.worker.queue_is_empty()
+            && self.game.settled();
         if let Some(job) = &mut self.screenshot {
-            screenshot_step(&ctx, job, map_rect, &self.state);
+            if settled {
+                screenshot_step(&ctx, job, map_rect, &self.state);
+            } else {
+                ctx.request_repaint_after(std::time::Duration::from_millis(50));
+            }
+        }
+    }
+
+    /// Flies the map to a place at a zoom that shows a cell of `cell_level`.
+    fn fly_to(&mut self, lat_deg: f64, lon_deg: f64, cell_level: u64) {
+        self.state.map_memory.center_at(lat_lon(lat_deg, lon_deg));
+        let _ = self
+            .state
+            .map_memory
+            .set_zoom((cell_level as f64 + 1.5).clamp(2.0, 16.0));
+    }
+
+    /// Reloads the model after its settings changed.
+    fn reload_model(&mut self) {
+        let config = ModelConfig {
+            model_dir: self.state.model_dir.clone(),
+            backend: self.state.backend,
+            gallery_cache: self.model_config.gallery_cache.clone(),
+        };
+        if config != self.model_config {
+            self.model_config = config.clone();
+            self.model.state = ModelState::Loading(crate::predict::LoadStage::Tower);
+            self.worker.send(Request::Reload(config));
         }
     }
 }
 
 impl eframe::App for GeolensApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        let ctx = ui.ctx().clone();
+        self.poll_worker();
+        self.take_input_photos(&ctx);
+        if self.state.mode == Mode::Game {
+            self.game.tick(&ctx);
+        }
         egui::Panel::top("top_bar").show(ui, |ui| self.top_bar_ui(ui));
-        if self.state.side_panel_open {
-            egui::Panel::left("side_panel")
-                .resizable(true)
-                .default_size(300.0)
-                .show(ui, |ui| self.side_panel_ui(ui));
+        match self.state.mode {
+            Mode::Explore => {
+                if self.state.side_panel_open {
+                    egui::Panel::left("photo_panel")
+                        .resizable(true)
+                        .default_size(300.0)
+                        .show(ui, |ui| self.photo_panel_ui(ui));
+                }
+                if self.state.results_panel_open {
+                    egui::Panel::right("results_panel")
+                        .resizable(true)
+                        .default_size(260.0)
+                        .show(ui, |ui| self.results_panel_ui(ui));
+                }
+            }
+            Mode::Game => {
+                egui::Panel::left("game_panel")
+                    .resizable(true)
+                    .default_size(360.0)
+                    .show(ui, |ui| self.game_panel_ui(ui));
+            }
         }
         egui::CentralPanel::no_frame().show(ui, |ui| self.map_ui(ui));
+        if self.photos.busy() || self.model.fetch.is_some() {
+            ctx.request_repaint_after(std::time::Duration::from_millis(100));
+        }
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
@@ -348,7 +760,7 @@ pub fn run(options: LaunchOptions) -> Result<(), AppError> {
         "geolens",
         native_options,
         Box::new(move |cc| {
-            let app = GeolensApp::new(cc, options, error_slot)?;
+            let app = GeolensApp::with_screenshot_slot(cc, options, error_slot)?;
             Ok(Box::new(app))
         }),
     )

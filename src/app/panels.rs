@@ -1,24 +1,38 @@
 //! The app's panels and overlays. Every function here draws; none computes geometry.
 
 use egui::{Align2, Color32, RichText, Sense, Ui, pos2, vec2};
-use walkers::lat_lon;
 use walkers::sources::Attribution;
 
-use super::GeolensApp;
+use super::state::{Mode, ThemeChoice};
+use super::{DialogPurpose, GeolensApp};
 use crate::geo::geocells::Granularity;
-use crate::map::colormap::ColorMap;
 use crate::map::heatmap::{HeatScale, Heatmap, HeatmapStyle, HoveredCell};
 use crate::map::online::OnlineLayer;
+use crate::model::backend::BackendChoice;
 
 impl GeolensApp {
     pub(super) fn top_bar_ui(&mut self, ui: &mut Ui) {
         ui.horizontal(|ui| {
-            ui.toggle_value(&mut self.state.side_panel_open, "Panel")
-                .on_hover_text("Show or hide the side panel");
             ui.label(RichText::new("geolens").strong());
             ui.separator();
-            ui.label("Cells:");
-            egui::ComboBox::from_id_salt("granularity")
+            ui.selectable_value(&mut self.state.mode, Mode::Explore, "Explore");
+            ui.selectable_value(&mut self.state.mode, Mode::Game, "Game");
+            ui.separator();
+            if ui
+                .button("Open photos…")
+                .on_hover_text("Or drop photos on the window, or paste their paths (Ctrl+O)")
+                .clicked()
+            {
+                self.open_dialog(DialogPurpose::Photos);
+            }
+            if self.state.mode == Mode::Explore {
+                ui.toggle_value(&mut self.state.side_panel_open, "Photo")
+                    .on_hover_text("Show or hide the photo panel");
+                ui.toggle_value(&mut self.state.results_panel_open, "Results")
+                    .on_hover_text("Show or hide the results panel");
+            }
+            ui.separator();
+            egui::ComboBox::new("granularity", "cells")
                 .selected_text(self.state.granularity.label())
                 .show_ui(ui, |ui| {
                     for g in Granularity::ALL {
@@ -27,7 +41,7 @@ impl GeolensApp {
                 });
             ui.checkbox(&mut self.state.show_heatmap, "Heatmap");
             ui.separator();
-            egui::ComboBox::from_id_salt("online_layer")
+            egui::ComboBox::new("online_layer", "map")
                 .selected_text(self.state.online_layer.label())
                 .show_ui(ui, |ui| {
                     for layer in OnlineLayer::ALL {
@@ -36,72 +50,50 @@ impl GeolensApp {
                 })
                 .response
                 .on_hover_text("Online layers download tiles (cached on disk). Off by default.");
+            ui.menu_button("Settings", |ui| self.settings_ui(ui));
         });
     }
 
-    pub(super) fn side_panel_ui(&mut self, ui: &mut Ui) {
-        ui.heading("Heatmap");
-        ui.label(self.heatmap_description());
-        if let Some(notice) = &self.notice {
-            ui.colored_label(ui.visuals().warn_fg_color, notice);
-        }
-        ui.add_space(6.0);
-        let style = &mut self.state.heatmap_style;
+    fn settings_ui(&mut self, ui: &mut Ui) {
+        ui.label(RichText::new("Theme").strong());
+        let mut theme = self.state.theme;
         ui.horizontal(|ui| {
-            ui.label("Scale:");
-            ui.radio_value(&mut style.scale, HeatScale::Log, "log");
-            ui.radio_value(&mut style.scale, HeatScale::Linear, "linear");
-        });
-        ui.horizontal(|ui| {
-            ui.label("Colours:");
-            for map in ColorMap::ALL {
-                ui.radio_value(&mut style.color_map, map, map.label());
+            for t in ThemeChoice::ALL {
+                ui.radio_value(&mut theme, t, t.label());
             }
         });
-        ui.add(egui::Slider::new(&mut style.opacity, 0.0..=1.0).text("opacity"));
+        if theme != self.state.theme {
+            self.state.theme = theme;
+            ui.ctx().set_theme(theme.preference());
+        }
         ui.separator();
-        self.top_cells_ui(ui);
-    }
-
-    fn top_cells_ui(&mut self, ui: &mut Ui) {
-        ui.heading("Top cells");
-        let Some((_, heatmap)) = &self.heatmap else {
-            ui.label("No heatmap.");
-            return;
-        };
-        let max = heatmap.max_value().max(f64::MIN_POSITIVE);
-        let quantity = heatmap.quantity();
-        let mut fly_to = None;
-        egui::ScrollArea::vertical().show(ui, |ui| {
-            for cell in heatmap.top_cells(15) {
-                let name = cell
-                    .place_name
-                    .clone()
-                    .unwrap_or_else(|| cell.cell.to_token());
-                let row = ui.horizontal(|ui| {
-                    ui.add(
-                        egui::ProgressBar::new((cell.value / max) as f32)
-                            .desired_width(70.0)
-                            .text(quantity.format(cell.value)),
-                    );
-                    ui.add(egui::Label::new(name).truncate().sense(Sense::click()))
-                });
-                if row.inner.on_hover_text("Click to fly there").clicked() {
-                    fly_to = Some(cell.cell);
-                }
+        ui.label(RichText::new("Model runs on").strong());
+        for b in BackendChoice::ALL {
+            ui.radio_value(&mut self.state.backend, b, b.label());
+        }
+        ui.separator();
+        ui.label(RichText::new("CLIP tower folder").strong());
+        ui.label(self.state.model_dir.as_ref().map_or(
+            "default (where `geolens models fetch` puts it)".into(),
+            |d| d.display().to_string(),
+        ));
+        ui.horizontal(|ui| {
+            if ui.button("Choose folder…").clicked() {
+                self.open_dialog(DialogPurpose::ModelFolder);
+            }
+            if ui.button("Default").clicked() {
+                self.state.model_dir = None;
             }
         });
-        if let Some(cell) = fly_to {
-            let centre = s2::latlng::LatLng::from(cell);
-            self.state
-                .map_memory
-                .center_at(lat_lon(centre.lat.deg(), centre.lng.deg()));
-            let _ = self
-                .state
-                .map_memory
-                .set_zoom((cell.level() as f64 + 1.5).clamp(2.0, 16.0));
-        }
+        self.reload_model();
     }
+}
+
+/// An egui texture of an RGB image.
+pub fn texture_of(ctx: &egui::Context, name: &str, image: &image::RgbImage) -> egui::TextureHandle {
+    let size = [image.width() as usize, image.height() as usize];
+    let color = egui::ColorImage::from_rgb(size, image.as_raw());
+    ctx.load_texture(name, color, egui::TextureOptions::LINEAR)
 }
 
 /// Tooltip for the cell under the pointer.

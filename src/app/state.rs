@@ -1,14 +1,56 @@
 //! Everything the GUI remembers between runs, in one serialisable struct.
 
+use std::path::PathBuf;
+
 use serde::{Deserialize, Serialize};
 use walkers::MapMemory;
 
 use crate::geo::geocells::Granularity;
 use crate::map::heatmap::HeatmapStyle;
 use crate::map::online::OnlineLayer;
+use crate::model::backend::BackendChoice;
 
 /// Storage key of [`AppState`] in eframe's persistence.
 pub const STATE_KEY: &str = "geolens-state";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum ThemeChoice {
+    /// Follow the system's light or dark setting.
+    #[default]
+    System,
+    Light,
+    Dark,
+}
+
+impl ThemeChoice {
+    pub const ALL: [ThemeChoice; 3] = [Self::System, Self::Light, Self::Dark];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::System => "System",
+            Self::Light => "Light",
+            Self::Dark => "Dark",
+        }
+    }
+
+    pub fn preference(self) -> egui::ThemePreference {
+        match self {
+            Self::System => egui::ThemePreference::System,
+            Self::Light => egui::ThemePreference::Light,
+            Self::Dark => egui::ThemePreference::Dark,
+        }
+    }
+}
+
+/// What the main window shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum Mode {
+    /// Photos, their heatmaps and results.
+    #[default]
+    Explore,
+    /// The guessing game.
+    Game,
+}
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
@@ -19,6 +61,21 @@ pub struct AppState {
     pub granularity: Granularity,
     pub online_layer: OnlineLayer,
     pub side_panel_open: bool,
+    pub results_panel_open: bool,
+    pub theme: ThemeChoice,
+    pub backend: BackendChoice,
+    /// CLIP tower folder chosen by the user (`None`: where `geolens models fetch` puts it).
+    pub model_dir: Option<PathBuf>,
+    /// Where the open dialog starts.
+    pub last_folder: Option<PathBuf>,
+    /// Show the EXIF position and the line to the model's guess.
+    pub show_truth: bool,
+    /// Patches per side of the spatial-support map.
+    pub occlusion_grid: usize,
+    pub mode: Mode,
+    /// Seconds per game round (0: no timer).
+    pub game_timer_s: u32,
+    pub game_rounds: usize,
 }
 
 impl Default for AppState {
@@ -33,6 +90,16 @@ impl Default for AppState {
             granularity: Granularity::Middle,
             online_layer: OnlineLayer::Off,
             side_panel_open: true,
+            results_panel_open: true,
+            theme: ThemeChoice::System,
+            backend: BackendChoice::Auto,
+            model_dir: None,
+            last_folder: None,
+            show_truth: true,
+            occlusion_grid: 6,
+            mode: Mode::Explore,
+            game_timer_s: 0,
+            game_rounds: 5,
         }
     }
 }
@@ -46,6 +113,9 @@ mod tests {
         let mut state = AppState {
             granularity: Granularity::Fine,
             online_layer: OnlineLayer::Aerial,
+            theme: ThemeChoice::Dark,
+            backend: BackendChoice::Cpu,
+            last_folder: Some(PathBuf::from("/photos/2024")),
             ..AppState::default()
         };
         state.heatmap_style.opacity = 0.3;
@@ -54,11 +124,15 @@ mod tests {
         let back: AppState = serde_json::from_str(&json).expect("deserialises");
         assert_eq!(back.granularity, Granularity::Fine);
         assert_eq!(back.online_layer, OnlineLayer::Aerial);
+        assert_eq!(back.theme, ThemeChoice::Dark);
+        assert_eq!(back.backend, BackendChoice::Cpu);
+        assert_eq!(back.last_folder, state.last_folder);
         assert_eq!(back.heatmap_style.opacity, 0.3);
         assert_eq!(back.map_memory.zoom(), 7.5);
         // Settings saved by an older version (fields missing) still load, with defaults.
         let old: AppState = serde_json::from_str(r#"{"show_heatmap": false}"#).expect("loads");
         assert!(!old.show_heatmap);
         assert_eq!(old.online_layer, OnlineLayer::Off);
+        assert_eq!(old.theme, ThemeChoice::System);
     }
 }

@@ -193,7 +193,7 @@ pub fn status(dirs: &crate::predict::ModelDirs, out: &mut impl Write) -> std::io
             )?,
             Err(hint) => {
                 ready = false;
-                writeln!(out, "MISSING  {:<20} {}: {hint}", c.name, c.path.display())?;
+                writeln!(out, "MISSING  {:<20} {hint}", c.name)?;
             }
         }
     }

@@ -75,11 +75,7 @@ pub fn load_predictor(
         .clip
         .join(crate::model::clip::weights::SAFETENSORS_FILE);
     if !tower.is_file() {
-        return Err(crate::model::ModelError::MissingWeights {
-            path: tower,
-            hint: dirs.tower_hint(),
-        }
-        .into());
+        return Err(CliError::Usage(dirs.tower_hint()));
     }
     let selected = select_backend(backend)?;
     let mut bar = Progress::always();
@@ -96,6 +92,10 @@ pub fn load_predictor(
     drop(bar);
     if let Some(notice) = &selected.fallback_notice {
         eprintln!("geolens: note: {notice}");
+    }
+    let model = predictor.describe();
+    if !model.ends_with("CLIP ViT-L/14") {
+        eprintln!("geolens: note: the model is {model}");
     }
     Ok(predictor)
 }

@@ -3,5 +3,6 @@
 pub mod basemap;
 pub mod colormap;
 pub mod heatmap;
+pub mod markers;
 pub mod online;
 pub mod tile_pack;

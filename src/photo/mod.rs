@@ -5,7 +5,18 @@ pub mod decode;
 pub mod exif;
 pub mod preprocess;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+/// File extensions of the formats geolens reads (folders are searched for these; files named
+/// by the user are always tried, whatever their name).
+pub const PHOTO_EXTENSIONS: [&str; 8] =
+    ["jpg", "jpeg", "png", "webp", "tif", "tiff", "heic", "heif"];
+
+pub fn has_photo_extension(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| PHOTO_EXTENSIONS.iter().any(|p| e.eq_ignore_ascii_case(p)))
+}
 
 use thiserror::Error;
 

@@ -183,6 +183,22 @@ impl ClipVision {
         self.image_size
     }
 
+    /// What this tower is, for status lines: "CLIP ViT-L/14", or its shape when it is not.
+    pub fn describe(&self) -> String {
+        let layers = self.layers.len();
+        let width = self.pre_layernorm.gamma.dims()[0];
+        let patch = self.embeddings.patch_embedding.weight.dims()[2];
+        if (layers, width, patch, self.image_size) == (24, 1024, 14, 224) {
+            "CLIP ViT-L/14".into()
+        } else {
+            format!(
+                "a CLIP-shaped tower of {layers} layers, width {width}, patch {patch}, {} px \
+                 (not ViT-L/14: not GeoCLIP's backbone)",
+                self.image_size
+            )
+        }
+    }
+
     /// Width of the projected features (768 for ViT-L/14).
     pub fn projection_dim(&self) -> usize {
         self.visual_projection.weight.dims()[1]

@@ -1,0 +1,527 @@
+//! The explorer's panels: the photo (filmstrip, EXIF, model status, spatial support) on the
+//! left, the results (top places, heatmap controls) on the right.
+
+use egui::{Color32, RichText, Sense, Ui};
+
+use super::GeolensApp;
+use super::panels::texture_of;
+use super::photos::PhotoStatus;
+use crate::geo::distance::haversine_km;
+use crate::map::colormap::ColorMap;
+use crate::map::heatmap::HeatScale;
+use crate::model::fetch::{FetchOptions, FetchProgress};
+use crate::predict::LoadStage;
+use crate::worker::{ModelState, Request};
+
+impl GeolensApp {
+    pub(super) fn photo_panel_ui(&mut self, ui: &mut Ui) {
+        egui::ScrollArea::vertical().show(ui, |ui| {
+            self.filmstrip_ui(ui);
+            if let Some(notice) = &self.notice {
+                ui.horizontal_wrapped(|ui| {
+                    ui.colored_label(ui.visuals().error_fg_color, notice);
+                });
+                if ui.small_button("Dismiss").clicked() {
+                    self.notice = None;
+                }
+            }
+            ui.separator();
+            self.selected_photo_ui(ui);
+            ui.separator();
+            self.model_status_ui(ui);
+        });
+    }
+
+    fn filmstrip_ui(&mut self, ui: &mut Ui) {
+        if self.photos.entries().is_empty() {
+            ui.heading("Drop a photo here");
+            ui.label(
+                "…or open one (Ctrl+O), or paste its path. geolens never changes your photos.",
+            );
+            return;
+        }
+        let ctx = ui.ctx().clone();
+        let selected = self.photos.selected_id();
+        let mut clicked = None;
+        let mut removed = None;
+        egui::ScrollArea::horizontal()
+            .id_salt("filmstrip")
+            .show(ui, |ui| {
+                ui.horizontal(|ui| {
+                    let ids: Vec<_> = self.photos.entries().iter().map(|e| e.id).collect();
+                    for id in ids {
+                        let Some(entry) = self.photos.get_mut(id) else {
+                            continue;
+                        };
+                        if entry.texture.is_none()
+                            && let Some(preview) = &entry.preview
+                        {
+                            entry.texture = Some(texture_of(&ctx, &format!("photo-{id}"), preview));
+                        }
+                        let frame = egui::Frame::new()
+                            .stroke(if selected == Some(id) {
+                                egui::Stroke::new(2.0, ui.visuals().selection.stroke.color)
+                            } else {
+                                egui::Stroke::NONE
+                            })
+                            .inner_margin(2.0);
+                        let response = frame
+                            .show(ui, |ui| {
+                                ui.vertical(|ui| {
+                                    match &entry.texture {
+                                        Some(t) => {
+                                            ui.add(
+                                                egui::Image::new(t)
+                                                    .fit_to_exact_size(egui::vec2(64.0, 48.0)),
+                                            );
+                                        }
+                                        None => {
+                                            ui.allocate_exact_size(
+                                                egui::vec2(64.0, 48.0),
+                                                Sense::hover(),
+                                            );
+                                        }
+                                    }
+                                    let status = match &entry.status {
+                                        PhotoStatus::Decoding => "reading",
+                                        PhotoStatus::Waiting => "waiting",
+                                        PhotoStatus::Running => "running",
+                                        PhotoStatus::Done => "done",
+                                        PhotoStatus::Failed(_) => "failed",
+                                    };
+                                    ui.label(RichText::new(status).small());
+                                })
+                            })
+                            .response
+                            .interact(Sense::click());
+                        let response = response.on_hover_text(match &entry.status {
+                            PhotoStatus::Failed(e) => e.clone(),
+                            _ => entry.name.clone(),
+                        });
+                        if response.clicked() {
+                            clicked = Some(id);
+                        }
+                        response.context_menu(|ui| {
+                            if ui.button("Remove").clicked() {
+                                removed = Some(id);
+                            }
+                        });
+                    }
+                });
+            });
+        if let Some(id) = clicked {
+            self.photos.select(id);
+        }
+        if let Some(id) = removed {
+            self.photos.remove(id);
+            self.worker.send(Request::Forget { id });
+        }
+    }
+
+    fn selected_photo_ui(&mut self, ui: &mut Ui) {
+        let ctx = ui.ctx().clone();
+        let grid = self.state.occlusion_grid;
+        let granularity = self.state.granularity;
+        let model_ready = matches!(self.model.state, ModelState::Ready { .. });
+        let Some(photo) = self.photos.selected_mut() else {
+            return;
+        };
+        ui.label(RichText::new(&photo.name).strong());
+        if photo.texture.is_none()
+            && let Some(preview) = &photo.preview
+        {
+            photo.texture = Some(texture_of(&ctx, &format!("photo-{}", photo.id), preview));
+        }
+        if let (Some(map), None) = (&photo.occlusion, &photo.occlusion_texture) {
+            photo.occlusion_texture = Some(occlusion_texture(&ctx, photo.id, map));
+        }
+        if let Some(texture) = &photo.texture {
+            let size = texture.size_vec2();
+            let width = ui.available_width().min(480.0);
+            let response = ui.add(
+                egui::Image::new(texture)
+                    .fit_to_exact_size(egui::vec2(width, width * size.y / size.x)),
+            );
+            // The spatial-support map covers the centre square the model looks at.
+            if let Some(overlay) = &photo.occlusion_texture {
+                let rect = response.rect;
+                let side = rect.width().min(rect.height());
+                let square = egui::Rect::from_center_size(rect.center(), egui::vec2(side, side));
+                ui.painter().image(
+                    overlay.id(),
+                    square,
+                    egui::Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(1.0, 1.0)),
+                    Color32::from_white_alpha(170),
+                );
+            }
+        }
+        match &photo.status {
+            PhotoStatus::Decoding => {
+                ui.horizontal(|ui| {
+                    ui.spinner();
+                    ui.label("Reading the photo…");
+                });
+            }
+            PhotoStatus::Waiting if model_ready => {
+                ui.horizontal(|ui| {
+                    ui.spinner();
+                    ui.label("Queued behind other photos…");
+                });
+            }
+            PhotoStatus::Waiting => {
+                ui.label("Waiting for the model (see below).");
+            }
+            PhotoStatus::Running => {
+                ui.horizontal(|ui| {
+                    ui.spinner();
+                    ui.label("Running the model…");
+                });
+            }
+            PhotoStatus::Done => {
+                if let Some(t) = photo.times {
+                    ui.label(
+                        RichText::new(format!(
+                            "Geolocated in {:.0} ms (tower {:.0} ms)",
+                            t.preprocess_ms + t.tower_ms + t.heads_ms,
+                            t.tower_ms
+                        ))
+                        .small()
+                        .weak(),
+                    );
+                }
+            }
+            PhotoStatus::Failed(e) => {
+                ui.colored_label(ui.visuals().error_fg_color, e);
+            }
+        }
+        exif_ui(ui, &photo.facts);
+        if let (Some(truth), Some(guess)) = (
+            photo.facts.gps,
+            photo.prediction.as_ref().and_then(|p| p.best_guess()),
+        ) {
+            let km = haversine_km(truth.lat_deg, truth.lon_deg, guess.lat_deg, guess.lon_deg);
+            ui.horizontal(|ui| {
+                ui.checkbox(&mut self.state.show_truth, "Show EXIF position");
+                ui.label(RichText::new(format!("model off by {km:.0} km")).strong());
+            });
+        }
+        // Spatial support (PlaNet's occlusion analysis), on demand.
+        let Some(photo) = self.photos.selected() else {
+            return;
+        };
+        let (id, occlusion_progress, occlusion) =
+            (photo.id, photo.occlusion_progress, photo.occlusion.clone());
+        if photo.prediction.is_some() {
+            ui.separator();
+            ui.label(RichText::new("Spatial support").strong())
+                .on_hover_text("Grey patches hide parts of the photo one at a time; red marks where hiding lowers the top place's probability most.");
+            match (occlusion_progress, &occlusion) {
+                (Some((done, total)), _) => {
+                    ui.add(
+                        egui::ProgressBar::new(done as f32 / total.max(1) as f32)
+                            .text(format!("{done}/{total} patches")),
+                    );
+                    if ui.button("Cancel").clicked() {
+                        self.worker.cancel();
+                        if let Some(p) = self.photos.selected_mut() {
+                            p.occlusion_progress = None;
+                        }
+                    }
+                }
+                (None, map) => {
+                    if let Some(map) = map {
+                        ui.label(
+                            RichText::new(format!(
+                                "what supports \"{}\"",
+                                map.top_place.place_name
+                            ))
+                            .small(),
+                        );
+                    }
+                    ui.horizontal(|ui| {
+                        ui.add(
+                            egui::Slider::new(&mut self.state.occlusion_grid, 3..=12)
+                                .text("patches a side"),
+                        );
+                        if ui.button("Compute").clicked() {
+                            self.worker.send(Request::Occlusion {
+                                id,
+                                granularity,
+                                grid,
+                            });
+                            if let Some(p) = self.photos.selected_mut() {
+                                p.occlusion_progress = Some((0, grid * grid));
+                            }
+                        }
+                    });
+                }
+            }
+        }
+    }
+
+    fn model_status_ui(&mut self, ui: &mut Ui) {
+        ui.label(RichText::new("Model").strong());
+        match self.model.state.clone() {
+            ModelState::Loading(stage) => {
+                ui.horizontal(|ui| {
+                    ui.spinner();
+                    ui.label(match stage {
+                        LoadStage::Tower => "Loading CLIP's image tower…".to_string(),
+                        LoadStage::Heads => "Loading GeoCLIP's heads…".to_string(),
+                        LoadStage::EmbeddingGallery { done, total } => {
+                            format!("Embedding the GPS gallery, first run only: {done} of {total}")
+                        }
+                        LoadStage::Ready => "Ready".to_string(),
+                    });
+                });
+            }
+            ModelState::Ready {
+                model,
+                backend,
+                notice,
+            } => {
+                ui.label(format!("{model}, running on {backend}"));
+                if let Some(n) = notice {
+                    ui.label(RichText::new(n).small().color(ui.visuals().warn_fg_color));
+                }
+            }
+            ModelState::Missing { hint } => {
+                ui.label(RichText::new("Not installed").color(ui.visuals().warn_fg_color));
+                ui.label(hint);
+                ui.label("The map, EXIF facts and the human-only game work without it.");
+                self.fetch_ui(ui);
+            }
+            ModelState::Failed(e) => {
+                ui.colored_label(ui.visuals().error_fg_color, e);
+                self.fetch_ui(ui);
+            }
+        }
+    }
+
+    /// The first-run download of CLIP's tower, with progress.
+    fn fetch_ui(&mut self, ui: &mut Ui) {
+        if let Some(p) = self.model.fetch {
+            match p {
+                FetchProgress::ReadingHeader => {
+                    ui.label("Connecting…");
+                }
+                FetchProgress::Downloading {
+                    done_bytes,
+                    total_bytes,
+                } => {
+                    ui.add(
+                        egui::ProgressBar::new(done_bytes as f32 / total_bytes.max(1) as f32).text(
+                            format!(
+                                "{:.0} / {:.0} MB",
+                                done_bytes as f64 / 1e6,
+                                total_bytes as f64 / 1e6
+                            ),
+                        ),
+                    );
+                }
+                FetchProgress::Verifying => {
+                    ui.label("Checking the download…");
+                }
+            }
+            if ui.button("Pause (resumes next time)").clicked() {
+                self.worker.cancel();
+            }
+            return;
+        }
+        if let Some(result) = &self.model.fetch_result {
+            match result {
+                Ok(m) => ui.label(m),
+                Err(e) => ui.colored_label(ui.visuals().error_fg_color, e),
+            };
+        }
+        let out_dir = self
+            .state
+            .model_dir
+            .clone()
+            .or_else(crate::model::clip::weights::default_clip_dir);
+        if let Some(out_dir) = out_dir
+            && ui
+                .button("Download CLIP ViT-L/14 (1.2 GB)")
+                .on_hover_text(format!(
+                    "From huggingface.co into {}. Resumes if interrupted.",
+                    out_dir.display()
+                ))
+                .clicked()
+        {
+            self.model.fetch_result = None;
+            self.model.fetch = Some(FetchProgress::ReadingHeader);
+            self.worker.send(Request::Fetch(FetchOptions::new(
+                crate::model::fetch::DEFAULT_BASE_URL,
+                out_dir,
+            )));
+        }
+    }
+
+    pub(super) fn results_panel_ui(&mut self, ui: &mut Ui) {
+        let granularity = self.state.granularity;
+        let places = self
+            .photos
+            .selected()
+            .and_then(|p| p.prediction.as_ref())
+            .map(|p| p.top_places(granularity, 10));
+        let mut fly_to = None;
+        ui.heading("Most likely places");
+        match &places {
+            Some(places) => {
+                for place in places {
+                    let row = ui.horizontal(|ui| {
+                        ui.add(
+                            egui::ProgressBar::new(place.probability as f32)
+                                .desired_width(80.0)
+                                .text(format!("{:.1}%", place.probability * 100.0)),
+                        );
+                        ui.add(
+                            egui::Label::new(&place.place_name)
+                                .truncate()
+                                .sense(Sense::click()),
+                        )
+                    });
+                    if row.inner.on_hover_text("Click to fly there").clicked() {
+                        fly_to =
+                            Some((place.center.lat_deg, place.center.lon_deg, place.cell_level));
+                    }
+                }
+                if let Some(g) = self
+                    .photos
+                    .selected()
+                    .and_then(|p| p.prediction.as_ref())
+                    .and_then(|p| p.best_guess())
+                {
+                    ui.label(
+                        RichText::new(format!(
+                            "Best point guess: {:.4}, {:.4}",
+                            g.lat_deg, g.lon_deg
+                        ))
+                        .small(),
+                    );
+                }
+            }
+            None => {
+                ui.label("No prediction yet: drop a photo to see where it was likely taken.");
+            }
+        }
+        ui.separator();
+        ui.heading("Heatmap");
+        ui.label(self.heatmap_description());
+        let style = &mut self.state.heatmap_style;
+        ui.horizontal(|ui| {
+            ui.label("Scale:");
+            ui.radio_value(&mut style.scale, HeatScale::Log, "log");
+            ui.radio_value(&mut style.scale, HeatScale::Linear, "linear");
+        });
+        ui.horizontal(|ui| {
+            ui.label("Colours:");
+            for map in ColorMap::ALL {
+                ui.radio_value(&mut style.color_map, map, map.label());
+            }
+        });
+        ui.add(egui::Slider::new(&mut style.opacity, 0.0..=1.0).text("opacity"));
+        if places.is_none() {
+            ui.separator();
+            self.top_cells_ui(ui, &mut fly_to);
+        }
+        if let Some((lat, lon, level)) = fly_to {
+            self.fly_to(lat, lon, level);
+        }
+    }
+
+    /// The heatmap's own top cells (sample layer or a scores file).
+    fn top_cells_ui(&mut self, ui: &mut Ui, fly_to: &mut Option<(f64, f64, u64)>) {
+        let Some((_, _, heatmap)) = &self.heatmap else {
+            return;
+        };
+        ui.label(RichText::new("Top cells").strong());
+        let max = heatmap.max_value().max(f64::MIN_POSITIVE);
+        let quantity = heatmap.quantity();
+        for cell in heatmap.top_cells(15) {
+            let name = cell
+                .place_name
+                .clone()
+                .unwrap_or_else(|| cell.cell.to_token());
+            let row = ui.horizontal(|ui| {
+                ui.add(
+                    egui::ProgressBar::new((cell.value / max) as f32)
+                        .desired_width(70.0)
+                        .text(quantity.format(cell.value)),
+                );
+                ui.add(egui::Label::new(name).truncate().sense(Sense::click()))
+            });
+            if row.inner.on_hover_text("Click to fly there").clicked() {
+                let centre = s2::latlng::LatLng::from(cell.cell);
+                *fly_to = Some((centre.lat.deg(), centre.lng.deg(), cell.cell.level()));
+            }
+        }
+    }
+
+    pub(super) fn game_panel_ui(&mut self, ui: &mut Ui) {
+        let model = self.model.state.clone();
+        egui::ScrollArea::vertical().show(ui, |ui| {
+            self.game
+                .panel_ui(ui, &self.worker, &model, &mut self.state);
+        });
+    }
+}
+
+/// EXIF facts, or a note that there are none.
+fn exif_ui(ui: &mut Ui, facts: &crate::photo::exif::PhotoFacts) {
+    egui::Grid::new("exif").num_columns(2).show(ui, |ui| {
+        if let Some(c) = &facts.camera {
+            ui.label("Camera");
+            ui.label(c);
+            ui.end_row();
+        }
+        if let Some(t) = &facts.taken_at {
+            ui.label("Taken");
+            ui.label(t);
+            ui.end_row();
+        }
+        if let Some(g) = facts.gps {
+            ui.label("GPS");
+            ui.label(format!("{:.5}, {:.5}", g.lat_deg, g.lon_deg));
+            ui.end_row();
+        }
+    });
+    if facts.is_empty() {
+        ui.label(
+            RichText::new("No EXIF facts (camera, time, GPS) in this file.")
+                .small()
+                .weak(),
+        );
+    }
+}
+
+/// The occlusion map as a small texture: red where a patch supports the decision, blue where
+/// hiding it raised the probability.
+fn occlusion_texture(
+    ctx: &egui::Context,
+    id: crate::worker::PhotoId,
+    map: &crate::predict::OcclusionMap,
+) -> egui::TextureHandle {
+    let max = map
+        .drops
+        .iter()
+        .fold(f32::MIN_POSITIVE, |m, d| m.max(d.abs()));
+    let pixels: Vec<Color32> = map
+        .drops
+        .iter()
+        .map(|d| {
+            let t = (d / max).clamp(-1.0, 1.0);
+            if t >= 0.0 {
+                Color32::from_rgba_unmultiplied(230, 40, 40, (t * 200.0) as u8)
+            } else {
+                Color32::from_rgba_unmultiplied(40, 90, 230, (-t * 200.0) as u8)
+            }
+        })
+        .collect();
+    let image = egui::ColorImage::new([map.grid, map.grid], pixels);
+    ctx.load_texture(
+        format!("occlusion-{id}"),
+        image,
+        egui::TextureOptions::NEAREST,
+    )
+}

@@ -1,0 +1,265 @@
+//! The photos the user opened: a queue (the filmstrip) fed by the worker's events, and which
+//! one is shown. A photo that fails never takes the place of the one on screen.
+
+use std::sync::Arc;
+
+use image::RgbImage;
+
+use crate::photo::exif::PhotoFacts;
+use crate::predict::{OcclusionMap, Prediction, StageTimes};
+use crate::worker::{Event, PhotoId};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum PhotoStatus {
+    Decoding,
+    /// Decoded; waiting for the model (loading, missing, or busy with earlier photos).
+    Waiting,
+    Running,
+    Done,
+    Failed(String),
+}
+
+pub struct PhotoEntry {
+    pub id: PhotoId,
+    pub name: String,
+    pub status: PhotoStatus,
+    /// Downscaled for display.
+    pub preview: Option<Arc<RgbImage>>,
+    pub texture: Option<egui::TextureHandle>,
+    pub facts: PhotoFacts,
+    pub prediction: Option<Prediction>,
+    pub times: Option<StageTimes>,
+    pub occlusion: Option<OcclusionMap>,
+    pub occlusion_texture: Option<egui::TextureHandle>,
+    /// `(done, total)` while a spatial-support map is being computed.
+    pub occlusion_progress: Option<(usize, usize)>,
+}
+
+#[derive(Default)]
+pub struct PhotoQueue {
+    entries: Vec<PhotoEntry>,
+    selected: Option<PhotoId>,
+    /// Photos of the last drop/open, in order: the first one to decode is shown.
+    pending_selection: Vec<PhotoId>,
+    next_id: PhotoId,
+}
+
+impl PhotoQueue {
+    /// Adds photos (one drop or one dialog) and returns their ids.
+    pub fn add_batch(&mut self, names: Vec<String>) -> Vec<PhotoId> {
+        let ids: Vec<PhotoId> = names
+            .into_iter()
+            .map(|name| {
+                self.next_id += 1;
+                self.entries.push(PhotoEntry {
+                    id: self.next_id,
+                    name,
+                    status: PhotoStatus::Decoding,
+                    preview: None,
+                    texture: None,
+                    facts: PhotoFacts::default(),
+                    prediction: None,
+                    times: None,
+                    occlusion: None,
+                    occlusion_texture: None,
+                    occlusion_progress: None,
+                });
+                self.next_id
+            })
+            .collect();
+        self.pending_selection = ids.clone();
+        ids
+    }
+
+    pub fn entries(&self) -> &[PhotoEntry] {
+        &self.entries
+    }
+
+    pub fn get(&self, id: PhotoId) -> Option<&PhotoEntry> {
+        self.entries.iter().find(|e| e.id == id)
+    }
+
+    pub fn get_mut(&mut self, id: PhotoId) -> Option<&mut PhotoEntry> {
+        self.entries.iter_mut().find(|e| e.id == id)
+    }
+
+    pub fn selected(&self) -> Option<&PhotoEntry> {
+        self.selected.and_then(|id| self.get(id))
+    }
+
+    pub fn selected_mut(&mut self) -> Option<&mut PhotoEntry> {
+        let id = self.selected?;
+        self.get_mut(id)
+    }
+
+    pub fn selected_id(&self) -> Option<PhotoId> {
+        self.selected
+    }
+
+    /// Shows a photo that has decoded (failed or still decoding photos cannot be shown).
+    pub fn select(&mut self, id: PhotoId) {
+        if self.get(id).is_some_and(|e| e.preview.is_some()) {
+            self.selected = Some(id);
+            self.pending_selection.clear();
+        }
+    }
+
+    /// Removes a photo from the filmstrip; shows a neighbour if it was on screen.
+    pub fn remove(&mut self, id: PhotoId) {
+        let Some(i) = self.entries.iter().position(|e| e.id == id) else {
+            return;
+        };
+        self.entries.remove(i);
+        self.pending_selection.retain(|p| *p != id);
+        if self.selected == Some(id) {
+            self.selected = self
+                .entries
+                .get(i)
+                .or_else(|| i.checked_sub(1).and_then(|j| self.entries.get(j)))
+                .filter(|e| e.preview.is_some())
+                .map(|e| e.id);
+        }
+    }
+
+    /// Whether any photo is still being decoded or run.
+    pub fn busy(&self) -> bool {
+        self.entries.iter().any(|e| {
+            matches!(e.status, PhotoStatus::Decoding | PhotoStatus::Running)
+                || e.occlusion_progress.is_some()
+        })
+    }
+
+    /// Applies a worker event. Returns the error of a photo that failed, for a notice.
+    pub fn apply(&mut self, event: &Event) -> Option<String> {
+        match event {
+            Event::Decoded { id, preview, facts } => {
+                let entry = self.get_mut(*id)?;
+                entry.preview = Some(preview.clone());
+                entry.facts = facts.clone();
+                if entry.status == PhotoStatus::Decoding {
+                    entry.status = PhotoStatus::Waiting;
+                }
+                if self.pending_selection.first() == Some(id) {
+                    self.select(*id);
+                }
+                None
+            }
+            Event::Running { id } => {
+                self.get_mut(*id)?.status = PhotoStatus::Running;
+                None
+            }
+            Event::Predicted {
+                id,
+                prediction,
+                times,
+            } => {
+                let entry = self.get_mut(*id)?;
+                entry.prediction = Some((**prediction).clone());
+                entry.times = Some(*times);
+                entry.status = PhotoStatus::Done;
+                None
+            }
+            Event::Failed { id, error } => {
+                let entry = self.get_mut(*id)?;
+                entry.occlusion_progress = None;
+                if entry.preview.is_none() || entry.status == PhotoStatus::Running {
+                    entry.status = PhotoStatus::Failed(error.clone());
+                }
+                // The next photo of the batch gets its chance to be shown.
+                self.pending_selection.retain(|p| p != id);
+                if let Some(next) = self.pending_selection.first().copied()
+                    && self.get(next).is_some_and(|e| e.preview.is_some())
+                {
+                    self.select(next);
+                }
+                Some(error.clone())
+            }
+            Event::OcclusionProgress { id, done, total } => {
+                self.get_mut(*id)?.occlusion_progress = Some((*done, *total));
+                None
+            }
+            Event::Occlusion { id, map } => {
+                let entry = self.get_mut(*id)?;
+                entry.occlusion = Some(map.clone());
+                entry.occlusion_texture = None;
+                entry.occlusion_progress = None;
+                None
+            }
+            Event::Model(_) | Event::Fetching(_) | Event::Fetched(_) => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decoded(id: PhotoId, w: u32) -> Event {
+        Event::Decoded {
+            id,
+            preview: Arc::new(RgbImage::new(w, w / 2)),
+            facts: PhotoFacts::default(),
+        }
+    }
+
+    #[test]
+    fn a_failed_photo_never_replaces_the_one_on_screen() {
+        let mut q = PhotoQueue::default();
+        let first = q.add_batch(vec!["a.jpg".into()])[0];
+        q.apply(&decoded(first, 2000));
+        assert_eq!(q.selected_id(), Some(first));
+
+        let broken = q.add_batch(vec!["broken.jpg".into()])[0];
+        let error = q.apply(&Event::Failed {
+            id: broken,
+            error: "broken.jpg: corrupt".into(),
+        });
+        assert_eq!(error.as_deref(), Some("broken.jpg: corrupt"));
+        assert_eq!(
+            q.selected_id(),
+            Some(first),
+            "the previous photo stays on screen"
+        );
+        assert!(matches!(
+            q.get(broken).map(|e| &e.status),
+            Some(PhotoStatus::Failed(_))
+        ));
+        q.select(broken);
+        assert_eq!(
+            q.selected_id(),
+            Some(first),
+            "a failed photo cannot be shown"
+        );
+    }
+
+    #[test]
+    fn the_first_photo_of_a_batch_to_decode_is_shown_and_results_land_on_their_photo() {
+        let mut q = PhotoQueue::default();
+        let ids = q.add_batch(vec!["x.jpg".into(), "y.jpg".into(), "z.jpg".into()]);
+        q.apply(&Event::Failed {
+            id: ids[0],
+            error: "x: bad".into(),
+        });
+        assert_eq!(q.selected_id(), None);
+        q.apply(&decoded(ids[2], 100));
+        assert_eq!(q.selected_id(), None, "y comes first in the batch");
+        q.apply(&decoded(ids[1], 100));
+        assert_eq!(q.selected_id(), Some(ids[1]));
+        q.apply(&Event::Running { id: ids[2] });
+        assert!(q.busy());
+        assert_eq!(
+            q.get(ids[2]).map(|e| e.status.clone()),
+            Some(PhotoStatus::Running)
+        );
+        assert!(
+            q.get(ids[1])
+                .is_some_and(|e| e.status == PhotoStatus::Waiting)
+        );
+        q.remove(ids[1]);
+        assert_eq!(q.selected_id(), Some(ids[2]), "a neighbour is shown");
+        assert!(
+            q.apply(&Event::Running { id: 999 }).is_none(),
+            "unknown ids are ignored"
+        );
+    }
+}

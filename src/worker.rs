@@ -1,0 +1,599 @@
+//! Geolocation in the background, for the GUI and the game: photos are decoded on short-lived
+//! threads (so a photo and its EXIF show at once), and one model thread loads the model and
+//! works through predictions and occlusion maps in order. Requests go in through
+//! [`Worker::send`]; results come back as [`Event`]s, and `wake` is called after each so the
+//! GUI can repaint. Knows nothing of egui.
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::{Arc, Mutex};
+
+use image::RgbImage;
+
+use crate::geo::geocells::Granularity;
+use crate::model::backend::{BackendChoice, select_backend};
+use crate::model::fetch::{FetchOptions, FetchOutcome, FetchProgress, fetch_clip_vision};
+use crate::photo::decode::{decode_photo, decode_photo_bytes};
+use crate::photo::exif::{PhotoFacts, read_facts, read_facts_from_bytes};
+use crate::predict::{LoadStage, ModelDirs, OcclusionMap, Prediction, Predictor, StageTimes};
+
+/// Longest side of the previews sent for display, in pixels.
+pub const PREVIEW_PX: u32 = 768;
+
+/// `image` shrunk to at most `max_px` a side (a copy when it is small already).
+pub fn preview(image: &RgbImage, max_px: u32) -> RgbImage {
+    let (w, h) = image.dimensions();
+    let long = w.max(h).max(1);
+    if long <= max_px {
+        return image.clone();
+    }
+    let scale = |v: u32| ((u64::from(v) * u64::from(max_px) / u64::from(long)) as u32).max(1);
+    image::imageops::thumbnail(image, scale(w), scale(h))
+}
+
+/// Identifies a photo across requests and events.
+pub type PhotoId = u64;
+
+/// Where a photo comes from.
+#[derive(Debug, Clone)]
+pub enum PhotoSource {
+    File(PathBuf),
+    /// Bytes of an image file (dropped from a browser, pasted).
+    Bytes {
+        name: String,
+        bytes: Arc<[u8]>,
+    },
+    /// Pixels already decoded (pasted image data).
+    Pixels {
+        name: String,
+        image: Arc<RgbImage>,
+    },
+}
+
+impl PhotoSource {
+    pub fn name(&self) -> String {
+        match self {
+            Self::File(p) => p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| p.display().to_string()),
+            Self::Bytes { name, .. } | Self::Pixels { name, .. } => name.clone(),
+        }
+    }
+}
+
+/// How the model is set up.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelConfig {
+    /// CLIP tower folder; `None` for where `geolens models fetch` puts it.
+    pub model_dir: Option<PathBuf>,
+    pub backend: BackendChoice,
+    /// Gallery embedding cache folder; `None` for the user cache.
+    pub gallery_cache: Option<PathBuf>,
+}
+
+impl ModelConfig {
+    pub fn new(model_dir: Option<PathBuf>, backend: BackendChoice) -> Self {
+        Self {
+            model_dir,
+            backend,
+            gallery_cache: None,
+        }
+    }
+}
+
+pub enum Request {
+    /// Decode a photo and, once the model is ready, predict where it was taken.
+    Photo { id: PhotoId, source: PhotoSource },
+    /// The spatial-support map of a decoded photo.
+    Occlusion {
+        id: PhotoId,
+        granularity: Granularity,
+        grid: usize,
+    },
+    /// Forget a photo: drop its pixels, and skip it if it is still waiting.
+    Forget { id: PhotoId },
+    /// Load the model again (after a fetch, or with new settings).
+    Reload(ModelConfig),
+    /// Download CLIP's tower, then reload.
+    Fetch(FetchOptions),
+}
+
+#[derive(Debug, Clone)]
+pub enum ModelState {
+    Loading(LoadStage),
+    Ready {
+        /// "GeoCLIP on CLIP ViT-L/14".
+        model: String,
+        backend: String,
+        notice: Option<String>,
+    },
+    /// Not installed: how to get it.
+    Missing {
+        hint: String,
+    },
+    Failed(String),
+}
+
+#[derive(Debug, Clone)]
+pub enum Event {
+    Model(ModelState),
+    /// The photo is readable: a preview for display (at most [`PREVIEW_PX`] a side).
+    Decoded {
+        id: PhotoId,
+        preview: Arc<RgbImage>,
+        facts: PhotoFacts,
+    },
+    /// The model started on this photo.
+    Running {
+        id: PhotoId,
+    },
+    Predicted {
+        id: PhotoId,
+        prediction: Box<Prediction>,
+        times: StageTimes,
+    },
+    /// A one-line reason; nothing else about the photo changes.
+    Failed {
+        id: PhotoId,
+        error: String,
+    },
+    OcclusionProgress {
+        id: PhotoId,
+        done: usize,
+        total: usize,
+    },
+    Occlusion {
+        id: PhotoId,
+        map: OcclusionMap,
+    },
+    Fetching(FetchProgress),
+    Fetched(Result<String, String>),
+}
+
+enum ModelJob {
+    Predict(PhotoId),
+    Occlusion {
+        id: PhotoId,
+        granularity: Granularity,
+        grid: usize,
+    },
+    Reload(ModelConfig),
+    Fetch(FetchOptions),
+}
+
+/// State shared by the decode threads and the model thread.
+#[derive(Default)]
+struct Shared {
+    decoded: Mutex<std::collections::HashMap<PhotoId, Arc<RgbImage>>>,
+    forgotten: Mutex<std::collections::HashSet<PhotoId>>,
+    queue: Mutex<VecDeque<ModelJob>>,
+    queue_changed: std::sync::Condvar,
+    cancel: AtomicBool,
+    stop: AtomicBool,
+}
+
+/// The GUI's handle on the background threads.
+pub struct Worker {
+    events: Receiver<Event>,
+    sender: Sender<Event>,
+    shared: Arc<Shared>,
+    wake: Arc<dyn Fn() + Send + Sync>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Worker {
+    /// Starts the model thread, which loads the model at once.
+    pub fn spawn(config: ModelConfig, wake: impl Fn() + Send + Sync + 'static) -> Self {
+        let (sender, events) = channel();
+        let shared = Arc::new(Shared::default());
+        let wake: Arc<dyn Fn() + Send + Sync> = Arc::new(wake);
+        shared
+            .queue
+            .lock()
+            .map(|mut q| q.push_back(ModelJob::Reload(config)))
+            .ok();
+        let thread = {
+            let (shared, sender, wake) = (shared.clone(), sender.clone(), wake.clone());
+            std::thread::Builder::new()
+                .name("geolens-model".into())
+                .spawn(move || model_thread(&shared, &sender, &*wake))
+                .ok()
+        };
+        Self {
+            events,
+            sender,
+            shared,
+            wake,
+            thread,
+        }
+    }
+
+    fn enqueue(&self, job: ModelJob) {
+        if let Ok(mut q) = self.shared.queue.lock() {
+            q.push_back(job);
+        }
+        self.shared.queue_changed.notify_all();
+    }
+
+    pub fn send(&self, request: Request) {
+        match request {
+            Request::Photo { id, source } => self.decode(id, source),
+            Request::Occlusion {
+                id,
+                granularity,
+                grid,
+            } => {
+                self.shared.cancel.store(false, Ordering::SeqCst);
+                self.enqueue(ModelJob::Occlusion {
+                    id,
+                    granularity,
+                    grid,
+                });
+            }
+            Request::Forget { id } => {
+                if let Ok(mut f) = self.shared.forgotten.lock() {
+                    f.insert(id);
+                }
+                if let Ok(mut d) = self.shared.decoded.lock() {
+                    d.remove(&id);
+                }
+            }
+            Request::Reload(config) => self.enqueue(ModelJob::Reload(config)),
+            Request::Fetch(options) => self.enqueue(ModelJob::Fetch(options)),
+        }
+    }
+
+    /// Asks a running occlusion map or download to stop.
+    pub fn cancel(&self) {
+        self.shared.cancel.store(true, Ordering::SeqCst);
+    }
+
+    fn decode(&self, id: PhotoId, source: PhotoSource) {
+        let (shared, sender, wake) = (self.shared.clone(), self.sender.clone(), self.wake.clone());
+        let spawned = std::thread::Builder::new()
+            .name("geolens-decode".into())
+            .spawn(move || {
+                let decoded = match &source {
+                    PhotoSource::File(path) => {
+                        decode_photo(path).map(|image| (Arc::new(image), read_facts(path)))
+                    }
+                    PhotoSource::Bytes { name, bytes } => {
+                        decode_photo_bytes(bytes, std::path::Path::new(name))
+                            .map(|image| (Arc::new(image), read_facts_from_bytes(bytes)))
+                    }
+                    PhotoSource::Pixels { image, .. } => Ok((image.clone(), PhotoFacts::default())),
+                };
+                let event = match decoded {
+                    Ok((image, facts)) => {
+                        if let Ok(mut d) = shared.decoded.lock() {
+                            d.insert(id, image.clone());
+                        }
+                        let preview = Arc::new(preview(&image, PREVIEW_PX));
+                        if let Ok(mut q) = shared.queue.lock() {
+                            q.push_back(ModelJob::Predict(id));
+                        }
+                        shared.queue_changed.notify_all();
+                        Event::Decoded { id, preview, facts }
+                    }
+                    Err(e) => Event::Failed {
+                        id,
+                        error: e.to_string(),
+                    },
+                };
+                let _ = sender.send(event);
+                wake();
+            });
+        if spawned.is_err() {
+            let _ = self.sender.send(Event::Failed {
+                id,
+                error: "could not start a thread to read the photo".into(),
+            });
+        }
+    }
+
+    /// Events that arrived since the last call, in order.
+    pub fn poll(&self) -> Vec<Event> {
+        self.events.try_iter().collect()
+    }
+
+    /// Whether the model thread has nothing queued (a job may still be running).
+    pub fn queue_is_empty(&self) -> bool {
+        self.shared
+            .queue
+            .lock()
+            .map(|q| q.is_empty())
+            .unwrap_or(true)
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        self.shared.cancel.store(true, Ordering::SeqCst);
+        self.shared.queue_changed.notify_all();
+        // The model thread may be in the middle of a long forward pass: do not wait for it.
+        drop(self.thread.take());
+    }
+}
+
+fn model_thread(shared: &Shared, events: &Sender<Event>, wake: &(dyn Fn() + Send + Sync)) {
+    let send = |e: Event| {
+        let _ = events.send(e);
+        wake();
+    };
+    let mut predictor: Option<Predictor> = None;
+    let mut config = None;
+    // Predictions that arrived while the model was missing, retried after a reload.
+    let mut waiting: Vec<PhotoId> = Vec::new();
+    loop {
+        let job = {
+            let Ok(mut queue) = shared.queue.lock() else {
+                return;
+            };
+            loop {
+                if shared.stop.load(Ordering::SeqCst) {
+                    return;
+                }
+                if let Some(job) = queue.pop_front() {
+                    break job;
+                }
+                queue = match shared.queue_changed.wait(queue) {
+                    Ok(q) => q,
+                    Err(_) => return,
+                };
+            }
+        };
+        match job {
+            ModelJob::Reload(new_config) => {
+                // Free the old model before loading the new one (1.5 GB each).
+                drop(predictor.take());
+                predictor = load(&new_config, &send);
+                config = Some(new_config);
+                if predictor.is_some() {
+                    requeue(shared, &mut waiting);
+                }
+            }
+            ModelJob::Fetch(options) => {
+                shared.cancel.store(false, Ordering::SeqCst);
+                let outcome = fetch_clip_vision(
+                    &options,
+                    |p| {
+                        let _ = events.send(Event::Fetching(p));
+                        wake();
+                    },
+                    Some(&shared.cancel),
+                );
+                send(Event::Fetched(match outcome {
+                    Ok(FetchOutcome::Fetched(r)) => Ok(format!(
+                        "Installed CLIP's image tower ({:.0} MB) in {}",
+                        r.record_bytes as f64 / 1e6,
+                        options.out_dir.display()
+                    )),
+                    Ok(FetchOutcome::AlreadyInstalled(p)) => {
+                        Ok(format!("Already installed: {}", p.display()))
+                    }
+                    Err(e) => Err(e.to_string()),
+                }));
+                if let Some(c) = config.clone() {
+                    predictor = load(&c, &send);
+                    if predictor.is_some() {
+                        requeue(shared, &mut waiting);
+                    }
+                }
+            }
+            ModelJob::Predict(id) => {
+                if shared.forgotten.lock().is_ok_and(|f| f.contains(&id)) {
+                    continue;
+                }
+                let image = shared.decoded.lock().ok().and_then(|d| d.get(&id).cloned());
+                let Some(image) = image else {
+                    continue;
+                };
+                let Some(p) = &predictor else {
+                    waiting.push(id);
+                    continue;
+                };
+                send(Event::Running { id });
+                match p.predict_photo(&image) {
+                    Ok((prediction, times)) => send(Event::Predicted {
+                        id,
+                        prediction: Box::new(prediction),
+                        times,
+                    }),
+                    Err(e) => send(Event::Failed {
+                        id,
+                        error: e.to_string(),
+                    }),
+                }
+            }
+            ModelJob::Occlusion {
+                id,
+                granularity,
+                grid,
+            } => {
+                let image = shared.decoded.lock().ok().and_then(|d| d.get(&id).cloned());
+                let (Some(p), Some(image)) = (&predictor, image) else {
+                    continue;
+                };
+                let result = p.occlusion_map(
+                    &image,
+                    granularity,
+                    grid,
+                    4,
+                    |done, total| send(Event::OcclusionProgress { id, done, total }),
+                    || shared.cancel.load(Ordering::SeqCst),
+                );
+                match result {
+                    Ok(Some(map)) => send(Event::Occlusion { id, map }),
+                    Ok(None) => {}
+                    Err(e) => send(Event::Failed {
+                        id,
+                        error: e.to_string(),
+                    }),
+                }
+            }
+        }
+    }
+}
+
+/// Puts the photos that waited for a model back in the queue.
+fn requeue(shared: &Shared, waiting: &mut Vec<PhotoId>) {
+    if let Ok(mut q) = shared.queue.lock() {
+        q.extend(waiting.drain(..).map(ModelJob::Predict));
+    }
+}
+
+/// Loads the model, reporting each stage; `None` (with the reason sent) when it cannot.
+fn load(config: &ModelConfig, send: &dyn Fn(Event)) -> Option<Predictor> {
+    let dirs = match ModelDirs::new(config.model_dir.as_deref()) {
+        Ok(mut d) => {
+            if let Some(cache) = &config.gallery_cache {
+                d.gallery_cache = Some(cache.clone());
+            }
+            d
+        }
+        Err(e) => {
+            send(Event::Model(ModelState::Missing {
+                hint: e.to_string(),
+            }));
+            return None;
+        }
+    };
+    if !dirs
+        .clip
+        .join(crate::model::clip::weights::SAFETENSORS_FILE)
+        .is_file()
+    {
+        send(Event::Model(ModelState::Missing {
+            hint: dirs.tower_hint(),
+        }));
+        return None;
+    }
+    let backend = match select_backend(config.backend) {
+        Ok(b) => b,
+        Err(e) => {
+            send(Event::Model(ModelState::Failed(e.to_string())));
+            return None;
+        }
+    };
+    match Predictor::load(&dirs, &backend.device, |stage| {
+        send(Event::Model(ModelState::Loading(stage)))
+    }) {
+        Ok(p) => {
+            send(Event::Model(ModelState::Ready {
+                model: p.describe(),
+                backend: backend.description,
+                notice: backend.fallback_notice,
+            }));
+            Some(p)
+        }
+        Err(e) => {
+            send(Event::Model(ModelState::Failed(e.to_string())));
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wait_for(worker: &Worker, mut done: impl FnMut(&Event) -> bool) -> Vec<Event> {
+        let started = std::time::Instant::now();
+        let mut seen = Vec::new();
+        while started.elapsed() < std::time::Duration::from_secs(120) {
+            for e in worker.poll() {
+                let stop = done(&e);
+                seen.push(e);
+                if stop {
+                    return seen;
+                }
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        panic!("timed out; saw {seen:?}");
+    }
+
+    #[test]
+    fn without_a_model_photos_still_decode_and_the_model_is_reported_missing() {
+        let empty =
+            std::env::temp_dir().join(format!("geolens-worker-none-{}", std::process::id()));
+        let worker = Worker::spawn(
+            ModelConfig::new(Some(empty.clone()), BackendChoice::Cpu),
+            || (),
+        );
+        let events = wait_for(&worker, |e| {
+            matches!(e, Event::Model(ModelState::Missing { .. }))
+        });
+        assert!(events.iter().any(|e| matches!(e, Event::Model(ModelState::Missing { hint }) if hint.contains("geolens models fetch"))));
+        let photo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/photos/rocket.jpg");
+        worker.send(Request::Photo {
+            id: 1,
+            source: PhotoSource::File(photo),
+        });
+        worker.send(Request::Photo {
+            id: 2,
+            source: PhotoSource::Bytes {
+                name: "broken.jpg".into(),
+                bytes: Arc::from(&b"not a photo"[..]),
+            },
+        });
+        let mut decoded = false;
+        let mut failed = false;
+        wait_for(&worker, |e| {
+            match e {
+                Event::Decoded { id: 1, preview, .. } => decoded = preview.width() == 640,
+                Event::Failed { id: 2, error } => failed = error.contains("broken.jpg"),
+                _ => {}
+            }
+            decoded && failed
+        });
+        // Nothing was predicted: the photo waits for the model.
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        assert!(
+            worker
+                .poll()
+                .iter()
+                .all(|e| !matches!(e, Event::Predicted { .. }))
+        );
+    }
+
+    #[test]
+    fn photos_are_predicted_in_order_once_the_model_is_ready() {
+        let dir = std::env::temp_dir().join(format!("geolens-worker-tower-{}", std::process::id()));
+        crate::testing::write_test_clip_tower(&dir, crate::testing::TestTower::default(), 5)
+            .expect("tower");
+        let worker = Worker::spawn(
+            ModelConfig {
+                gallery_cache: Some(crate::testing::shared_gallery_cache_dir()),
+                ..ModelConfig::new(Some(dir.clone()), BackendChoice::Cpu)
+            },
+            || (),
+        );
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/photos");
+        for (id, name) in [(10, "coffee.png"), (11, "chelsea.png")] {
+            worker.send(Request::Photo {
+                id,
+                source: PhotoSource::File(root.join(name)),
+            });
+        }
+        let mut predicted = Vec::new();
+        let events = wait_for(&worker, |e| {
+            if let Event::Predicted { id, .. } = e {
+                predicted.push(*id);
+            }
+            predicted.len() == 2
+        });
+        assert!(
+            events
+                .iter()
+                .any(|e| matches!(e, Event::Model(ModelState::Ready { .. })))
+        );
+        assert_eq!(predicted.len(), 2);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -1,0 +1,207 @@
+//! The real app driven headless with egui_kittest: photos dropped on the window, the results
+//! list and heatmap appearing, a corrupt drop, and a whole game played with clicks and keys.
+//! The model is GeoCLIP's real heads and gallery with the stand-in CLIP tower.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use geolens::app::state::Mode;
+use geolens::app::{GeolensApp, LaunchOptions};
+use geolens::model::backend::BackendChoice;
+use geolens::worker::ModelConfig;
+
+#[derive(Debug)]
+struct DroppedPath(PathBuf);
+
+impl egui::DroppedFile for DroppedPath {
+    fn path(&self) -> &Path {
+        &self.0
+    }
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        std::fs::read(&self.0).map_err(|e| e.to_string())
+    }
+}
+
+fn options(mode: Mode, history: &Path) -> LaunchOptions {
+    LaunchOptions {
+        ephemeral: true,
+        mode: Some(mode),
+        model: Some(ModelConfig {
+            model_dir: Some(common::test_tower_dir()),
+            backend: BackendChoice::Cpu,
+            gallery_cache: Some(geolens::testing::shared_gallery_cache_dir()),
+        }),
+        game_history: Some(history.to_owned()),
+        ..LaunchOptions::default()
+    }
+}
+
+fn harness(options: LaunchOptions) -> Harness<'static, GeolensApp> {
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_eframe(move |cc| GeolensApp::new(cc, options).expect("app starts"));
+    h.step();
+    h
+}
+
+/// Steps frames until `done` holds (the worker runs on its own threads).
+fn step_until(
+    h: &mut Harness<'static, GeolensApp>,
+    what: &str,
+    done: impl Fn(&GeolensApp) -> bool,
+) {
+    let started = Instant::now();
+    while !done(h.state()) {
+        assert!(
+            started.elapsed() < Duration::from_secs(180),
+            "timed out waiting for {what}"
+        );
+        h.step();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    h.step();
+}
+
+fn drop_file(h: &mut Harness<'static, GeolensApp>, path: PathBuf) {
+    h.input_mut()
+        .dropped_files
+        .push(Arc::new(DroppedPath(path)));
+    h.step();
+}
+
+#[test]
+fn a_dropped_photo_gets_results_and_a_heatmap_and_a_corrupt_drop_keeps_them() {
+    common::warm_gallery_cache();
+    let dir = common::scratch_dir("gui_drop");
+    let mut h = harness(options(Mode::Explore, &dir.join("history.jsonl")));
+    h.get_by_label_contains("Drop a photo here");
+
+    drop_file(&mut h, common::fixture("photos/rocket.jpg"));
+    step_until(&mut h, "a prediction", |app| {
+        app.photos()
+            .selected()
+            .is_some_and(|p| p.prediction.is_some())
+    });
+    let shown = h
+        .state()
+        .photos()
+        .selected()
+        .map(|p| p.id)
+        .expect("selected");
+    step_until(&mut h, "the heatmap", |app| {
+        app.heatmap_photo() == Some(shown)
+    });
+    // The results list: ten places with probabilities, and the photo's status line.
+    h.get_by_label("Most likely places");
+    h.get_by_label_contains("Geolocated in");
+    let first = h
+        .state()
+        .photos()
+        .selected()
+        .and_then(|p| p.prediction.as_ref())
+        .map(|p| p.top_places(h.state().state().granularity, 1).remove(0))
+        .expect("top place");
+    assert!(
+        h.query_all_by_label(&first.place_name).count() >= 1,
+        "{first:?} listed"
+    );
+
+    // A corrupt file: an error is shown, the previous photo and its results stay.
+    let broken = dir.join("broken.jpg");
+    std::fs::write(&broken, b"this is not a jpeg").expect("write");
+    drop_file(&mut h, broken);
+    step_until(&mut h, "the error", |app| app.notice().is_some());
+    let notice = h.state().notice().expect("notice").to_string();
+    assert!(notice.contains("broken.jpg"), "{notice}");
+    assert!(
+        h.query_all_by_label_contains("broken.jpg: unsupported")
+            .count()
+            >= 1
+    );
+    assert_eq!(h.state().photos().selected().map(|p| p.id), Some(shown));
+    assert_eq!(h.state().heatmap_photo(), Some(shown));
+    h.get_by_label_contains("Geolocated in");
+}
+
+#[test]
+fn a_whole_game_is_played_with_clicks_and_keys_and_lands_in_the_history() {
+    common::warm_gallery_cache();
+    let dir = common::scratch_dir("gui_game");
+    let history = dir.join("history.jsonl");
+    let mut h = harness(options(Mode::Game, &history));
+    step_until(&mut h, "the model", |app| {
+        matches!(
+            app.model_view().state,
+            geolens::worker::ModelState::Ready { .. }
+        )
+    });
+    h.get_by_label("Start game").click();
+    h.step();
+    let rounds = h
+        .state()
+        .game()
+        .game()
+        .map(|g| g.rounds())
+        .expect("started");
+    assert!(rounds >= 2, "the demo deck has at least two photos");
+    for round in 0..rounds {
+        // Click on the map (right of the game panel) to guess, then move the guess.
+        for pos in [egui::pos2(900.0, 300.0), egui::pos2(1000.0, 420.0)] {
+            h.event(egui::Event::PointerMoved(pos));
+            h.event(egui::Event::PointerButton {
+                pos,
+                button: egui::PointerButton::Primary,
+                pressed: true,
+                modifiers: egui::Modifiers::NONE,
+            });
+            h.step();
+            h.event(egui::Event::PointerButton {
+                pos,
+                button: egui::PointerButton::Primary,
+                pressed: false,
+                modifiers: egui::Modifiers::NONE,
+            });
+            h.step();
+        }
+        step_until(&mut h, "the guess and the model's guess", |app| {
+            app.game().game().is_some_and(|g| {
+                g.model_guess_ready()
+                    && matches!(
+                        g.phase(),
+                        geolens::game::Phase::Guessing { guess: Some(_), .. }
+                    )
+            })
+        });
+        h.key_press(egui::Key::Space);
+        h.step();
+        let result = h
+            .state()
+            .game()
+            .game()
+            .and_then(|g| g.revealed().cloned())
+            .unwrap_or_else(|| panic!("round {round} revealed"));
+        let player = result.player.expect("the player guessed");
+        let model = result.model.expect("the model guessed");
+        assert!(player.points > 0.0 && player.points <= 5000.0);
+        h.get_by_label_contains(&format!("{:.0} km", player.dist_km));
+        h.get_by_label_contains(&format!("{:.0} km", model.dist_km));
+        h.key_press(egui::Key::N);
+        h.step();
+    }
+    h.step();
+    assert!(h.state().game().game().is_some_and(|g| g.is_over()));
+    h.get_by_label("Summary");
+    let (p, m) = h.state().game().game().map(|g| g.totals()).expect("totals");
+    h.get_by_label(&format!("You {p:.0} – {m:.0} model"));
+    // The game went into the history, and the running stats count it.
+    let games = geolens::game::history::load(&history).expect("history");
+    assert_eq!(games.len(), 1);
+    assert_eq!(games[0].rounds.len(), rounds);
+    assert_eq!(h.state().game().stats().games, 1);
+    h.get_by_label_contains(&format!("1 games, {rounds} rounds"));
+}
