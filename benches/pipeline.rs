@@ -67,9 +67,7 @@ fn bench_on(label: &str, device: &Device, runs: usize) {
     });
     let pixels = clip_pixels(&photo, 224);
 
-    let t = Instant::now();
     let tower = ClipVisionConfig::vit_large_patch14().init(device);
-    let init_ms = ms(t);
     let input =
         || Tensor::<4>::from_data(TensorData::new(pixels.clone(), [1, 3, 224, 224]), device);
     let tower_runs = if label.starts_with("CPU") {
@@ -134,7 +132,6 @@ fn bench_on(label: &str, device: &Device, runs: usize) {
     row("cell probabilities, 3 geocell levels", cells_ms);
     row("photo -> cell probabilities (sum of the above)", total);
     println!("{:<62} {:>10}", "", "");
-    row("once: build the full-size tower", init_ms);
     row(
         &format!(
             "once: gallery embeddings ({})",

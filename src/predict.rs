@@ -519,6 +519,25 @@ impl Predictor {
             .ok_or_else(|| ModelError::Shape("no prediction for one photo".into()))
     }
 
+    /// [`Self::predict_photo`], with a panic inside the numeric backend turned into an error,
+    /// so that one bad photo cannot take a batch run or the app's model thread down.
+    pub fn predict_photo_guarded(
+        &self,
+        photo: &RgbImage,
+    ) -> Result<(Prediction, StageTimes), ModelError> {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.predict_photo(photo)))
+            .unwrap_or_else(|panic| {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown".into());
+                Err(ModelError::Shape(format!(
+                    "internal error in the model: {what}"
+                )))
+            })
+    }
+
     /// Predicts a batch of photos in one pass of the tower; times are per batch.
     pub fn predict_photos(
         &self,

@@ -397,7 +397,7 @@ fn model_thread(shared: &Shared, events: &Sender<Event>, wake: &(dyn Fn() + Send
                     continue;
                 };
                 send(Event::Running { id });
-                match p.predict_photo(&image) {
+                match p.predict_photo_guarded(&image) {
                     Ok((prediction, times)) => send(Event::Predicted {
                         id,
                         prediction: Box::new(prediction),

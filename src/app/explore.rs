@@ -369,17 +369,27 @@ impl GeolensApp {
         match &places {
             Some(places) => {
                 for place in places {
+                    // Neighbouring cells can share a name: tell them apart by position.
+                    let shared_name = places
+                        .iter()
+                        .filter(|p| p.place_name == place.place_name)
+                        .count()
+                        > 1;
+                    let name = if shared_name {
+                        format!(
+                            "{} ({:.2}, {:.2})",
+                            place.place_name, place.center.lat_deg, place.center.lon_deg
+                        )
+                    } else {
+                        place.place_name.clone()
+                    };
                     let row = ui.horizontal(|ui| {
                         ui.add(
                             egui::ProgressBar::new(place.probability as f32)
                                 .desired_width(80.0)
                                 .text(format!("{:.1}%", place.probability * 100.0)),
                         );
-                        ui.add(
-                            egui::Label::new(&place.place_name)
-                                .truncate()
-                                .sense(Sense::click()),
-                        )
+                        ui.add(egui::Label::new(name).truncate().sense(Sense::click()))
                     });
                     if row.inner.on_hover_text("Click to fly there").clicked() {
                         fly_to =
@@ -402,7 +412,19 @@ impl GeolensApp {
                 }
             }
             None => {
-                ui.label("No prediction yet: drop a photo to see where it was likely taken.");
+                let model_missing = matches!(
+                    self.model.state,
+                    ModelState::Missing { .. } | ModelState::Failed(_)
+                );
+                ui.label(match (self.photos.selected().is_some(), model_missing) {
+                    (true, true) => {
+                        "No prediction: the model is not installed (see the photo panel)."
+                    }
+                    (true, false) => "Working on it…",
+                    (false, _) => {
+                        "No prediction yet: drop a photo to see where it was likely taken."
+                    }
+                });
             }
         }
         ui.separator();

@@ -475,11 +475,12 @@ impl GameView {
                                 ui.end_row();
                             }
                         });
-                    ui.label(match r.winner() {
-                        Some(Winner::Player) => "You were closer!",
-                        Some(Winner::Model) => "The model was closer.",
-                        Some(Winner::Tie) => "A tie.",
-                        None => "Nobody guessed.",
+                    ui.label(match (r.winner(), r.player.is_some()) {
+                        (Some(Winner::Player), _) => "You were closer!",
+                        (Some(Winner::Model), _) => "The model was closer.",
+                        (Some(Winner::Tie), _) => "A tie.",
+                        (None, true) => "No model in this game to compare with.",
+                        (None, false) => "Time ran out before a guess.",
                     });
                 }
                 let label = if round + 1 == rounds {
@@ -516,7 +517,8 @@ impl GameView {
             }
             _ => {}
         }
-        if ui.button("Start game").clicked() {
+        let enter = ui.input(|i| i.key_pressed(egui::Key::Enter));
+        if ui.button("Start game (Enter)").clicked() || enter {
             let seed = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(1, |d| d.as_nanos() as u64);

@@ -393,18 +393,21 @@ impl GeolensApp {
         }
     }
 
-    fn heatmap_key(&self) -> HeatmapKey {
+    /// What the heatmap should show; `None` for nothing (a game round before its reveal: the
+    /// map stays clean for the player's guess).
+    fn heatmap_key(&self) -> Option<HeatmapKey> {
         if self.state.mode == Mode::Game {
-            return match self.game.revealed_photo() {
-                Some(id) => HeatmapKey::Photo(id),
-                None => HeatmapKey::PhotoDensity,
-            };
+            return self
+                .game
+                .revealed_photo()
+                .filter(|id| self.game.prediction(*id).is_some())
+                .map(HeatmapKey::Photo);
         }
-        match self.photos.selected() {
+        Some(match self.photos.selected() {
             Some(p) if p.prediction.is_some() => HeatmapKey::Photo(p.id),
             _ if self.file_scores.is_some() => HeatmapKey::File,
             _ => HeatmapKey::PhotoDensity,
-        }
+        })
     }
 
     fn geocells(&mut self, granularity: Granularity) -> Option<&GeoCells> {
@@ -427,7 +430,10 @@ impl GeolensApp {
     /// Builds (or reuses) the heatmap for what is shown at the current granularity.
     fn ensure_heatmap(&mut self) {
         let granularity = self.state.granularity;
-        let key = self.heatmap_key();
+        let Some(key) = self.heatmap_key() else {
+            self.heatmap = None;
+            return;
+        };
         if self
             .heatmap
             .as_ref()

@@ -133,7 +133,7 @@ pub fn run_photos(
         for (i, (path, facts, decoded)) in rx.into_iter().enumerate() {
             let result = decoded.and_then(|image| {
                 predictor
-                    .predict_photo(&image)
+                    .predict_photo_guarded(&image)
                     .map(|(prediction, _)| prediction)
                     .map_err(|e| format!("{}: {e}", path.display()))
             });

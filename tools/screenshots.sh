@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Rebuilds the screenshots in docs/ under Xvfb (needs xvfb, xdotool and ImageMagick's
+# `import`). The app runs with empty user folders, so no CLIP tower is installed: the states
+# shown are what a first run sees. Predictions are not shown: they need the real ViT-L/14
+# weights, which the machines this project is built on cannot download.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --release --quiet
+bin=target/release/geolens
+tmp=$(mktemp -d)
+trap 'kill ${app:-} ${xvfb:-} 2>/dev/null || true; rm -rf "$tmp"' EXIT
+export XDG_DATA_HOME=$tmp/data XDG_CONFIG_HOME=$tmp/config XDG_CACHE_HOME=$tmp/cache
+export XDG_RUNTIME_DIR=$tmp/run HOME=$tmp
+mkdir -m 700 "$XDG_RUNTIME_DIR"
+unset WAYLAND_DISPLAY
+Xvfb :91 -screen 0 1400x850x24 -nolisten tcp >/dev/null 2>&1 &
+xvfb=$!
+export DISPLAY=:91
+sleep 1
+xdotool mousemove 1399 849
+
+# 1. A photo just opened, no model yet: EXIF facts, the download offer, the sample layer.
+"$bin" --ephemeral --window-size 1400x850 --screenshot docs/explore-no-model.png \
+  assets/deck/falcon9-dscovr-launch.jpg
+
+# 2. The game, human-only: a guess placed and the round revealed.
+"$bin" --ephemeral --game --window-size 1400x850 &
+app=$!
+sleep 5
+win=$(xdotool search --sync --name '^geolens$' | head -n 1)
+xdotool windowfocus --sync "$win"
+xdotool key Return
+sleep 2
+xdotool mousemove 1050 330 click 1
+sleep 1
+xdotool mousemove 1399 849 key space
+sleep 2
+import -window root docs/game-round.png
+kill $app
+wait $app 2>/dev/null || true
+app=
+echo "wrote docs/explore-no-model.png docs/game-round.png"
