@@ -83,6 +83,10 @@ struct GuiArgs {
     /// Render the window once, save it as PNG (plus a .json with the map's geometry), quit.
     #[arg(long, value_name = "PNG")]
     screenshot: Option<PathBuf>,
+    /// Pan and zoom the map for N frames, print frame-time statistics, quit (for
+    /// `cargo bench --bench frames`).
+    #[arg(long, value_name = "N", hide = true)]
+    bench_frames: Option<usize>,
     /// Window size as `WIDTHxHEIGHT` in points.
     #[arg(long, value_name = "WxH", default_value = "1280x800")]
     window_size: String,
@@ -254,7 +258,7 @@ fn run_gui(args: GuiArgs, model: Option<geolens::worker::ModelConfig>) -> Result
     {
         bail!("--zoom must be between 0 and 20");
     }
-    let ephemeral = args.ephemeral || args.screenshot.is_some();
+    let ephemeral = args.ephemeral || args.screenshot.is_some() || args.bench_frames.is_some();
     for photo in &args.photos {
         if !photo.exists() {
             bail!("{}: no such file", photo.display());
@@ -268,6 +272,7 @@ fn run_gui(args: GuiArgs, model: Option<geolens::worker::ModelConfig>) -> Result
         granularity: args.level.map(Into::into),
         mode: args.game.then_some(app::state::Mode::Game),
         screenshot: args.screenshot,
+        bench_frames: args.bench_frames,
         window_size: [w as f32, h as f32],
         ephemeral,
         model,

@@ -52,6 +52,9 @@ pub struct LaunchOptions {
     /// Render, save a PNG of the window (and a `.json` describing the map's place in it), quit.
     /// With photos, waits until they are geolocated.
     pub screenshot: Option<PathBuf>,
+    /// Pan and zoom the map for this many frames, print frame-time statistics, quit
+    /// (`benches/frames.rs`).
+    pub bench_frames: Option<usize>,
     pub window_size: [f32; 2],
     /// Neither load nor save settings (tests, screenshots).
     pub ephemeral: bool,
@@ -71,6 +74,7 @@ impl Default for LaunchOptions {
             granularity: None,
             mode: None,
             screenshot: None,
+            bench_frames: None,
             window_size: [1280.0, 800.0],
             ephemeral: false,
             model: None,
@@ -132,6 +136,66 @@ pub struct GeolensApp {
     open_dialog: Option<(DialogPurpose, Receiver<Vec<PathBuf>>)>,
     game: game::GameView,
     screenshot: Option<ScreenshotJob>,
+    frame_bench: Option<FrameBench>,
+}
+
+/// `--bench-frames`: moves the map every frame and times the frames.
+struct FrameBench {
+    frames: usize,
+    warmup: usize,
+    /// Time spent in the app's own `ui` per frame (the rest is egui and the renderer).
+    ui_ms: Vec<f64>,
+    last: Option<std::time::Instant>,
+    frame_ms: Vec<f64>,
+}
+
+impl FrameBench {
+    /// Advances the camera (a pan around the globe while zooming between 2 and 6) and records
+    /// the time since the previous frame. Returns the report once all frames are done.
+    fn step(&mut self, memory: &mut walkers::MapMemory) -> Option<String> {
+        let now = std::time::Instant::now();
+        if let Some(last) = self.last {
+            self.frame_ms.push((now - last).as_secs_f64() * 1e3);
+        }
+        self.last = Some(now);
+        self.warmup = self.warmup.saturating_sub(1);
+        if self.warmup > 0 {
+            // Start-up frames (window, fonts, the heatmap's one-time tessellation) are not
+            // what panning costs.
+            self.frame_ms.clear();
+            self.ui_ms.clear();
+        }
+        let i = self.frame_ms.len() as f64;
+        let lon = -180.0 + (i * 2.5) % 360.0;
+        let lat = 35.0 * (i / 40.0).sin();
+        memory.center_at(lat_lon(lat, lon));
+        let _ = memory.set_zoom(4.0 + 2.0 * (i / 25.0).sin());
+        (self.frame_ms.len() >= self.frames).then(|| frame_report(&self.frame_ms, &self.ui_ms))
+    }
+}
+
+/// Median, 95th percentile, worst and count over 50 ms of frame times, as table rows.
+fn frame_report(frame_ms: &[f64], ui_ms: &[f64]) -> String {
+    let quantile = |v: &[f64], q: f64| {
+        let mut sorted = v.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        sorted
+            .get(((sorted.len().max(1) - 1) as f64 * q).round() as usize)
+            .copied()
+            .unwrap_or(0.0)
+    };
+    let over = frame_ms.iter().filter(|&&t| t > 50.0).count();
+    let median = quantile(frame_ms, 0.5);
+    format!(
+        "frames {}\nmedian_ms {:.2}\np95_ms {:.2}\nmax_ms {:.2}\nover_50ms {}\nfps_median {:.1}\nui_median_ms {:.2}",
+        frame_ms.len(),
+        median,
+        quantile(frame_ms, 0.95),
+        quantile(frame_ms, 1.0),
+        over,
+        1000.0 / median,
+        quantile(ui_ms, 0.5)
+    )
 }
 
 impl GeolensApp {
@@ -199,6 +263,13 @@ impl GeolensApp {
             open_dialog: None,
             game: game::GameView::new(options.game_history),
             screenshot,
+            frame_bench: options.bench_frames.map(|frames| FrameBench {
+                frames: frames.max(2),
+                warmup: 5,
+                ui_ms: Vec::new(),
+                last: None,
+                frame_ms: Vec::new(),
+            }),
         };
         if !options.photos.is_empty() {
             app.open_photos(options.photos.into_iter().map(PhotoSource::File).collect());
@@ -638,6 +709,7 @@ impl GeolensApp {
 
 impl eframe::App for GeolensApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        let started = std::time::Instant::now();
         let ctx = ui.ctx().clone();
         self.poll_worker();
         self.take_input_photos(&ctx);
@@ -667,9 +739,20 @@ impl eframe::App for GeolensApp {
                     .show(ui, |ui| self.game_panel_ui(ui));
             }
         }
+        if let Some(bench) = &mut self.frame_bench {
+            if let Some(report) = bench.step(&mut self.state.map_memory) {
+                println!("{report}");
+                self.frame_bench = None;
+                ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+            }
+            ctx.request_repaint();
+        }
         egui::CentralPanel::no_frame().show(ui, |ui| self.map_ui(ui));
         if self.photos.busy() || self.model.fetch.is_some() {
             ctx.request_repaint_after(std::time::Duration::from_millis(100));
+        }
+        if let Some(bench) = &mut self.frame_bench {
+            bench.ui_ms.push(started.elapsed().as_secs_f64() * 1e3);
         }
     }
 
@@ -752,7 +835,7 @@ pub fn run(options: LaunchOptions) -> Result<(), AppError> {
         .with_inner_size(options.window_size)
         .with_min_inner_size([480.0, 320.0])
         .with_drag_and_drop(true);
-    if options.screenshot.is_some() {
+    if options.screenshot.is_some() || options.bench_frames.is_some() {
         viewport = viewport.with_resizable(false);
     }
     let native_options = eframe::NativeOptions {

@@ -274,10 +274,12 @@ impl Heatmap {
         clip: egui::Rect,
         style: &HeatmapStyle,
     ) -> Mesh {
+        // Once per frame, not per cell: for photo densities it scans every cell.
+        let log_decades = self.log_decades();
         let fills: Vec<Option<Color32>> = self
             .cells
             .iter()
-            .map(|c| style.fill(c.value, self.max_value, self.log_decades()))
+            .map(|c| style.fill(c.value, self.max_value, log_decades))
             .collect();
         let world_lo = view.world_from_screen(clip.min);
         let world_hi = view.world_from_screen(clip.max);
