@@ -222,6 +222,37 @@ pub fn shared_gallery_cache_dir() -> std::path::PathBuf {
         .join("tmp/xdg-cache/geolens/geoclip")
 }
 
+/// A valid PNG header claiming `width` x `height` pixels, then an empty image-data chunk and
+/// nothing else: what a decoder must refuse before allocating any pixel.
+pub fn huge_png_header(width: u32, height: u32) -> Vec<u8> {
+    let crc = |bytes: &[u8]| {
+        let mut crc = !0u32;
+        for b in bytes {
+            crc ^= u32::from(*b);
+            for _ in 0..8 {
+                crc = if crc & 1 != 0 {
+                    (crc >> 1) ^ 0xEDB8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    };
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut ihdr = b"IHDR".to_vec();
+    ihdr.extend_from_slice(&width.to_be_bytes());
+    ihdr.extend_from_slice(&height.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
+    png.extend_from_slice(&13u32.to_be_bytes());
+    png.extend_from_slice(&ihdr);
+    png.extend_from_slice(&crc(&ihdr).to_be_bytes());
+    png.extend_from_slice(&0u32.to_be_bytes());
+    png.extend_from_slice(b"IDAT");
+    png.extend_from_slice(&crc(b"IDAT").to_be_bytes());
+    png
+}
+
 // EXIF blocks for tests of GPS reading (real photos with GPS are few and personal).
 
 /// A big-endian TIFF/EXIF block with Make, Model, DateTimeOriginal and GPS

@@ -61,42 +61,15 @@ fn photo_folder(name: &str) -> (PathBuf, Vec<&'static str>) {
     std::fs::write(bad.join("empty.jpg"), b"").expect("write");
     std::fs::write(bad.join("truncated.jpg"), &rocket[..rocket.len() / 2]).expect("write");
     std::fs::write(bad.join("text.jpg"), "hello, I am text").expect("write");
-    std::fs::write(bad.join("huge.png"), huge_png_header()).expect("write");
+    std::fs::write(
+        bad.join("huge.png"),
+        geolens::testing::huge_png_header(30_000, 30_000),
+    )
+    .expect("write");
     (
         dir,
         vec!["empty.jpg", "huge.png", "text.jpg", "truncated.jpg"],
     )
-}
-
-/// A PNG header claiming 30000 x 30000 pixels, and nothing else.
-fn huge_png_header() -> Vec<u8> {
-    let crc = |bytes: &[u8]| {
-        let mut crc = !0u32;
-        for b in bytes {
-            crc ^= u32::from(*b);
-            for _ in 0..8 {
-                crc = if crc & 1 != 0 {
-                    (crc >> 1) ^ 0xEDB8_8320
-                } else {
-                    crc >> 1
-                };
-            }
-        }
-        !crc
-    };
-    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
-    let mut chunk = b"IHDR".to_vec();
-    chunk.extend_from_slice(&30_000u32.to_be_bytes());
-    chunk.extend_from_slice(&30_000u32.to_be_bytes());
-    chunk.extend_from_slice(&[8, 2, 0, 0, 0]);
-    png.extend_from_slice(&13u32.to_be_bytes());
-    png.extend_from_slice(&chunk);
-    png.extend_from_slice(&crc(&chunk).to_be_bytes());
-    // An empty image-data chunk, so that readers get as far as the size.
-    png.extend_from_slice(&0u32.to_be_bytes());
-    png.extend_from_slice(b"IDAT");
-    png.extend_from_slice(&crc(b"IDAT").to_be_bytes());
-    png
 }
 
 fn predict(args: &[&str], paths: &[&Path]) -> Output {
@@ -297,41 +270,27 @@ fn models_fetch_installs_the_tower_from_a_mirror_and_predict_uses_it() {
     let server =
         geolens::testing::LoopbackServer::start(files, Default::default()).expect("server");
     let out = common::scratch_dir("fetch_cli").join("tower");
-    let fetch = common::geolens_isolated()
-        .args(["models", "fetch", "--from"])
-        .arg(format!("{}/clip", server.base_url))
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .expect("run");
-    assert!(fetch.status.success(), "{}", stderr(&fetch));
-    assert!(stdout(&fetch).contains("fetched"), "{}", stdout(&fetch));
-    let again = common::geolens_isolated()
-        .args(["models", "fetch", "--from"])
-        .arg(format!("{}/clip", server.base_url))
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .expect("run");
+    let fetch = |extra: &[&str]| {
+        common::geolens_isolated()
+            .args(["models", "fetch"])
+            .args(extra)
+            .arg("--from")
+            .arg(format!("{}/clip", server.base_url))
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .expect("run")
+    };
+    let first = fetch(&[]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert!(stdout(&first).contains("fetched"), "{}", stdout(&first));
+    let again = fetch(&[]);
     assert!(
         stdout(&again).contains("already installed"),
         "{}",
         stdout(&again)
     );
-    let wrong = common::geolens_isolated()
-        .args([
-            "models",
-            "fetch",
-            "--force",
-            "--sha256",
-            &"ab".repeat(32),
-            "--from",
-        ])
-        .arg(format!("{}/clip", server.base_url))
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .expect("run");
+    let wrong = fetch(&["--force", "--sha256", &"ab".repeat(32)]);
     assert_eq!(wrong.status.code(), Some(1));
     assert!(
         stderr(&wrong).contains("checksum mismatch"),

@@ -9,18 +9,8 @@ use super::progress::Progress;
 use crate::model::backend::{BackendChoice, select_backend};
 use crate::photo::decode::decode_photo;
 use crate::photo::exif::{PhotoFacts, read_facts};
+use crate::photo::has_photo_extension;
 use crate::predict::{LoadStage, ModelDirs, Prediction, Predictor};
-
-/// File extensions searched for inside folders (files named on the command line are always
-/// tried, whatever their name).
-pub const PHOTO_EXTENSIONS: [&str; 8] =
-    ["jpg", "jpeg", "png", "webp", "tif", "tiff", "heic", "heif"];
-
-pub fn has_photo_extension(path: &Path) -> bool {
-    path.extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| PHOTO_EXTENSIONS.iter().any(|p| e.eq_ignore_ascii_case(p)))
-}
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), CliError> {
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)

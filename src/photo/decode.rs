@@ -267,21 +267,7 @@ mod tests {
 
     #[test]
     fn a_huge_header_is_refused_before_any_pixel_is_allocated() {
-        // A valid PNG header claiming 30000 x 30000 pixels, then nothing.
-        let mut png = Vec::new();
-        png.extend_from_slice(b"\x89PNG\r\n\x1a\n");
-        let mut ihdr = Vec::new();
-        ihdr.extend_from_slice(&30_000u32.to_be_bytes());
-        ihdr.extend_from_slice(&30_000u32.to_be_bytes());
-        ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
-        png.extend_from_slice(&(ihdr.len() as u32).to_be_bytes());
-        let mut chunk = b"IHDR".to_vec();
-        chunk.extend_from_slice(&ihdr);
-        png.extend_from_slice(&chunk);
-        png.extend_from_slice(&crc32(&chunk).to_be_bytes());
-        png.extend_from_slice(&0u32.to_be_bytes());
-        png.extend_from_slice(b"IDAT");
-        png.extend_from_slice(&crc32(b"IDAT").to_be_bytes());
+        let png = crate::testing::huge_png_header(30_000, 30_000);
         let err = decode_photo_bytes(&png, Path::new("huge.png"))
             .expect_err("900 MP")
             .to_string();
@@ -289,21 +275,6 @@ mod tests {
             err.contains("30000x30000") && err.contains("100 megapixels"),
             "{err}"
         );
-    }
-
-    fn crc32(bytes: &[u8]) -> u32 {
-        let mut crc = !0u32;
-        for b in bytes {
-            crc ^= u32::from(*b);
-            for _ in 0..8 {
-                crc = if crc & 1 != 0 {
-                    (crc >> 1) ^ 0xEDB8_8320
-                } else {
-                    crc >> 1
-                };
-            }
-        }
-        !crc
     }
 
     #[test]
