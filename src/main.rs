@@ -172,6 +172,9 @@ enum ModelsCommand {
         /// Fetch again even if already installed.
         #[arg(long)]
         force: bool,
+        /// Keep the weights in float32 (2x the disk) instead of storing them as float16.
+        #[arg(long)]
+        f32: bool,
     },
     /// Convert GeoCLIP's heads from the geoclip 1.3.0 wheel (or its unpacked directory).
     ImportGeoclip {
@@ -391,6 +394,7 @@ fn run() -> Result<Exit> {
                 out,
                 sha256,
                 force,
+                f32,
             } => {
                 let out = match out.or(model_dir) {
                     Some(dir) => dir,
@@ -400,6 +404,7 @@ fn run() -> Result<Exit> {
                 let mut options = geolens::model::fetch::FetchOptions::new(base_url, out);
                 options.expected_sha256 = sha256;
                 options.force = force;
+                options.half = !f32;
                 println!("{}", geolens::cli::models::fetch(&options)?);
                 Ok(Exit::Ok)
             }

@@ -71,6 +71,8 @@ pub struct FetchOptions {
     pub expected_sha256: Option<String>,
     /// Replace an installed record.
     pub force: bool,
+    /// Store float32 weights as float16 (half the disk; OpenAI released CLIP in float16).
+    pub half: bool,
     /// Tries per byte range: a dropped connection is resumed where it stopped this many
     /// times before the run gives up (the partial file stays for the next run).
     pub attempts: u32,
@@ -83,6 +85,7 @@ impl FetchOptions {
             out_dir: out_dir.into(),
             expected_sha256: None,
             force: false,
+            half: true,
             attempts: 4,
         }
     }
@@ -135,7 +138,30 @@ struct SourceTensor {
 struct Span {
     src_begin: u64,
     out_begin: u64,
+    /// Bytes in the record.
     len: u64,
+    /// Source bytes per record byte: 2 where float32 is stored as float16, else 1.
+    ratio: u64,
+}
+
+/// Converts little-endian float32 bytes to float16 (round to nearest even) as they stream
+/// in, carrying a partial float between reads.
+#[derive(Default)]
+struct HalfConverter {
+    carry: Vec<u8>,
+}
+
+impl HalfConverter {
+    fn push(&mut self, bytes: &[u8], out: &mut Vec<u8>) {
+        out.clear();
+        self.carry.extend_from_slice(bytes);
+        let whole = self.carry.len() / 4 * 4;
+        for f in self.carry[..whole].chunks_exact(4) {
+            let v = f32::from_le_bytes([f[0], f[1], f[2], f[3]]);
+            out.extend_from_slice(&half::f16::from_f32(v).to_bits().to_le_bytes());
+        }
+        self.carry.drain(..whole);
+    }
 }
 
 /// The record to write: its header bytes and where each byte of its data comes from.
@@ -188,9 +214,10 @@ fn select_tensors(
 }
 
 /// Lays the kept tensors out in a new safetensors file, in source order, so that neighbours in
-/// the source stay neighbours (one range request each run of them). The header is
-/// deterministic: sorted keys, padded with spaces to 8 bytes.
-fn plan_record(tensors: &[SourceTensor]) -> Plan {
+/// the source stay neighbours (one range request each run of them); with `half`, float32
+/// tensors are stored as float16. The header is deterministic: sorted keys, padded with
+/// spaces to 8 bytes.
+fn plan_record(tensors: &[SourceTensor], half: bool) -> Plan {
     let mut header = serde_json::Map::new();
     header.insert(
         "__metadata__".into(),
@@ -199,11 +226,17 @@ fn plan_record(tensors: &[SourceTensor]) -> Plan {
     let mut offset = 0u64;
     let mut layout = Vec::with_capacity(tensors.len());
     for t in tensors {
-        let len = t.end - t.begin;
         let mut entry = t.entry.clone();
+        let ratio = if half && entry["dtype"] == "F32" {
+            entry["dtype"] = "F16".into();
+            2
+        } else {
+            1
+        };
+        let len = (t.end - t.begin) / ratio;
         entry["data_offsets"] = serde_json::json!([offset, offset + len]);
         header.insert(t.name.clone(), entry);
-        layout.push((t.begin, offset, len));
+        layout.push((t.begin, offset, len, ratio));
         offset += len;
     }
     let mut json = serde_json::to_vec(&Value::Object(header)).unwrap_or_default();
@@ -214,13 +247,16 @@ fn plan_record(tensors: &[SourceTensor]) -> Plan {
     let mut bytes = (json.len() as u64).to_le_bytes().to_vec();
     bytes.extend_from_slice(&json);
     let mut spans: Vec<Span> = Vec::new();
-    for (src_begin, out, len) in layout {
+    for (src_begin, out, len, ratio) in layout {
         match spans.last_mut() {
-            Some(last) if last.src_begin + last.len == src_begin => last.len += len,
+            Some(last) if last.ratio == ratio && last.src_begin + last.len * ratio == src_begin => {
+                last.len += len
+            }
             _ => spans.push(Span {
                 src_begin,
                 out_begin: data_start + out,
                 len,
+                ratio,
             }),
         }
     }
@@ -419,7 +455,7 @@ pub fn fetch_with_writer(
                 message,
             }
         })?;
-    let plan = plan_record(&tensors);
+    let plan = plan_record(&tensors, options.half);
     let state = PartialState {
         url: url.clone(),
         etag: etag.clone(),
@@ -439,6 +475,21 @@ pub fn fetch_with_writer(
         && partial_len <= plan.total_len
         && starts_with(&partial_path, &plan.header);
     let mut done = if resumable { partial_len } else { 0 };
+    // A float16 span must resume on a whole value: drop half a value written before a cut.
+    if let Some(span) = plan
+        .spans
+        .iter()
+        .find(|sp| sp.out_begin <= done && done < sp.out_begin + sp.len)
+        && span.ratio == 2
+        && !(done - span.out_begin).is_multiple_of(2)
+    {
+        done -= 1;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&partial_path)
+            .and_then(|f| f.set_len(done))
+            .map_err(|e| write_error(&partial_path, &e, plan.total_len - done))?;
+    }
     let resumed_from_bytes = done;
     if !resumable {
         std::fs::write(&partial_path, &plan.header)
@@ -456,6 +507,7 @@ pub fn fetch_with_writer(
     // 3. The vision tensors' bytes, span by span, retrying dropped connections.
     let mut downloaded_bytes = 0u64;
     let mut buf = vec![0u8; CHUNK_BYTES];
+    let mut converted = Vec::with_capacity(CHUNK_BYTES / 2);
     progress(FetchProgress::Downloading {
         done_bytes: done,
         total_bytes: plan.total_len,
@@ -467,8 +519,8 @@ pub fn fetch_with_writer(
             if is_cancelled(cancel) {
                 return Err(FetchError::Cancelled);
             }
-            let first = span.src_begin + (done - span.out_begin);
-            let last = span.src_begin + span.len - 1;
+            let first = span.src_begin + (done - span.out_begin) * span.ratio;
+            let last = span.src_begin + span.len * span.ratio - 1;
             let attempt = http
                 .get(&url, Some((first, last)), etag.as_deref())
                 .and_then(|(status, _, body)| {
@@ -497,6 +549,7 @@ pub fn fetch_with_writer(
             };
             let want = last - first + 1;
             let mut got = 0u64;
+            let mut converter = (span.ratio == 2).then(HalfConverter::default);
             let read_result = loop {
                 if got == want {
                     break Ok(());
@@ -509,11 +562,18 @@ pub fn fetch_with_writer(
                 match body.response.read(&mut buf[..max]) {
                     Ok(0) => break Err("the connection closed early".to_string()),
                     Ok(n) => {
+                        let out: &[u8] = match &mut converter {
+                            Some(c) => {
+                                c.push(&buf[..n], &mut converted);
+                                &converted
+                            }
+                            None => &buf[..n],
+                        };
                         writer
-                            .write_all(&buf[..n])
+                            .write_all(out)
                             .map_err(|e| write_error(&partial_path, &e, plan.total_len - done))?;
                         got += n as u64;
-                        done += n as u64;
+                        done += out.len() as u64;
                         downloaded_bytes += n as u64;
                         progress(FetchProgress::Downloading {
                             done_bytes: done,
@@ -625,12 +685,17 @@ fn provenance_text(
          Licence: MIT (OpenAI's CLIP release, github.com/openai/CLIP).\n\n\
          Fetched by `geolens models fetch` with HTTP range requests from\n\
          {url}\n\
-         (ETag {etag}); values copied unchanged into this file.\n\n\
+         (ETag {etag}); {values}.\n\n\
          - `model.safetensors`: {bytes} bytes, SHA-256 `{sha256}` ({checked})\n\
          - `config.json`: copied from the same folder\n",
         tensors = plan.tensors,
         etag = etag.unwrap_or("none"),
         bytes = plan.total_len,
+        values = if options.half {
+            "float32 values stored as float16 (round to nearest even), others unchanged"
+        } else {
+            "values copied unchanged"
+        },
         checked = if options.expected_sha256.is_some() {
             "matched the pinned digest"
         } else {
@@ -691,6 +756,32 @@ mod tests {
         out
     }
 
+    /// name -> (dtype, raw bytes) of every tensor in a safetensors file.
+    fn safetensors_values(file: &[u8]) -> std::collections::HashMap<String, (String, Vec<u8>)> {
+        let n = u64::from_le_bytes(file[..8].try_into().expect("8 bytes")) as usize;
+        let header: serde_json::Map<String, Value> =
+            serde_json::from_slice(&file[8..8 + n]).expect("header");
+        let data = &file[8 + n..];
+        header
+            .into_iter()
+            .filter(|(k, _)| k != "__metadata__")
+            .map(|(k, v)| {
+                let o = &v["data_offsets"];
+                let (b, e) = (
+                    o[0].as_u64().expect("b") as usize,
+                    o[1].as_u64().expect("e") as usize,
+                );
+                (
+                    k,
+                    (
+                        v["dtype"].as_str().expect("dtype").to_string(),
+                        data[b..e].to_vec(),
+                    ),
+                )
+            })
+            .collect()
+    }
+
     fn scratch(name: &str) -> PathBuf {
         let dir = std::env::temp_dir().join(format!("geolens-fetch-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
@@ -740,24 +831,61 @@ mod tests {
                     .starts_with("geolens/")
             );
         }
-        // The record loads into the tower and gives the reference outputs: same bytes.
+        // Every float32 weight is stored as the float16 nearest to it.
+        let record =
+            safetensors_values(&std::fs::read(out.join(SAFETENSORS_FILE)).expect("record"));
+        let fixture =
+            safetensors_values(&std::fs::read(tiny_dir().join(SAFETENSORS_FILE)).expect("fixture"));
+        assert_eq!(
+            record.len(),
+            fixture.len(),
+            "all vision tensors and nothing else"
+        );
+        for (name, (dtype, bytes)) in &record {
+            let (source_dtype, source) = &fixture[name];
+            assert_eq!(
+                (dtype.as_str(), source_dtype.as_str()),
+                ("F16", "F32"),
+                "{name}"
+            );
+            let expected: Vec<u8> = source
+                .chunks_exact(4)
+                .flat_map(|f| {
+                    let v = f32::from_le_bytes([f[0], f[1], f[2], f[3]]);
+                    half::f16::from_f32(v).to_bits().to_le_bytes()
+                })
+                .collect();
+            assert_eq!(bytes, &expected, "{name}");
+        }
+        // The record loads (cast to float32) and gives the reference outputs to float16
+        // precision; fetched without conversion, bit for bit.
         let device = crate::model::backend::cpu_device();
-        let ours = crate::model::clip::weights::load_clip_vision(&out, &device).expect("loads");
-        let theirs = crate::model::clip::weights::load_clip_vision(&tiny_dir(), &device)
-            .expect("fixture loads");
-        let x = burn::tensor::Tensor::<4>::ones([1, 3, 28, 28], &device);
-        let (a, b) = (
-            ours.forward(x.clone())
-                .into_data()
-                .try_to_vec::<f32>()
-                .expect("f32"),
-            theirs
+        let outputs = |dir: &Path| {
+            let tower = crate::model::clip::weights::load_clip_vision(dir, &device).expect("loads");
+            let x = burn::tensor::Tensor::<4>::ones([1, 3, 28, 28], &device);
+            tower
                 .forward(x)
                 .into_data()
                 .try_to_vec::<f32>()
-                .expect("f32"),
+                .expect("f32")
+        };
+        let (ours, theirs) = (outputs(&out), outputs(&tiny_dir()));
+        let scale = theirs.iter().fold(0f32, |m, v| m.max(v.abs()));
+        let max_diff = ours
+            .iter()
+            .zip(&theirs)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max);
+        assert!(
+            max_diff > 0.0 && max_diff < 0.02 * scale,
+            "{max_diff} of {scale}"
         );
-        assert_eq!(a, b);
+        let full = scratch("full-f32");
+        let mut f32_options = options(&server, &full);
+        f32_options.half = false;
+        fetched(fetch_clip_vision(&f32_options, |_| (), None).expect("fetch"));
+        assert_eq!(outputs(&full), theirs);
+        let _ = std::fs::remove_dir_all(&full);
         let mut names = leftovers(&out);
         names.sort();
         assert_eq!(names, ["PROVENANCE.md", "config.json", "model.safetensors"]);
@@ -837,11 +965,13 @@ mod tests {
         let partial = std::fs::metadata(out.join(".model.safetensors.partial"))
             .expect("partial kept")
             .len();
-        assert!(partial > 20_000, "{partial}");
+        // The 20 kB that arrived became 10 kB of float16 after the header.
+        assert!(partial >= 10_000 + 4_000, "{partial}");
         // ...and the next one takes it from there.
         let report = fetched(fetch_clip_vision(&first, |_| (), None).expect("resumes"));
         assert_eq!(report.resumed_from_bytes, partial);
-        assert_eq!(report.downloaded_bytes, report.record_bytes - partial);
+        // Float32 bytes from the network, float16 into the record.
+        assert_eq!(report.downloaded_bytes, (report.record_bytes - partial) * 2);
         assert!(
             crate::model::clip::weights::load_clip_vision(
                 &out,
@@ -956,7 +1086,7 @@ mod tests {
                 "visual_projection.weight"
             ]
         );
-        let plan = plan_record(&tensors);
+        let plan = plan_record(&tensors, false);
         assert_eq!(plan.header.len() % 8, 0);
         let data_start = plan.header.len() as u64;
         assert_eq!(
@@ -965,16 +1095,40 @@ mod tests {
                 Span {
                     src_begin: 108,
                     out_begin: data_start,
-                    len: 8
+                    len: 8,
+                    ratio: 1
                 },
                 Span {
                     src_begin: 120,
                     out_begin: data_start + 8,
-                    len: 4
+                    len: 4,
+                    ratio: 1
                 },
             ]
         );
         assert_eq!(plan.total_len, data_start + 12);
+        // Stored as float16: half the bytes, each span reading twice as many as it writes.
+        let half = plan_record(&tensors, true);
+        let data_start = half.header.len() as u64;
+        assert_eq!(half.spans[0].len, 4);
+        assert_eq!(half.spans[0].ratio, 2);
+        assert_eq!(half.spans[1].out_begin, data_start + 4);
+        assert_eq!(half.total_len, data_start + 6);
+        assert!(String::from_utf8_lossy(&half.header).contains("F16"));
+        let mut converter = HalfConverter::default();
+        let mut out = Vec::new();
+        let bytes: Vec<u8> = [1.0f32, -2.5, 65504.0]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
+        converter.push(&bytes[..5], &mut out);
+        assert_eq!(out, half::f16::from_f32(1.0).to_bits().to_le_bytes());
+        converter.push(&bytes[5..], &mut out);
+        let rest: Vec<u8> = [-2.5f32, 65504.0]
+            .iter()
+            .flat_map(|v| half::f16::from_f32(*v).to_bits().to_le_bytes())
+            .collect();
+        assert_eq!(out, rest, "a float split across reads is carried over");
         assert!(select_tensors(b"{}", 8, is_vision_tensor).is_err());
         assert!(select_tensors(b"nope", 8, is_vision_tensor).is_err());
     }

@@ -5,8 +5,10 @@
 
 use std::path::{Path, PathBuf};
 
-use burn::store::{ModuleSnapshot, PyTorchToBurnAdapter, SafetensorsStore};
-use burn::tensor::Device;
+use burn::store::{
+    FloatCastAdapter, ModuleAdapter, ModuleSnapshot, PyTorchToBurnAdapter, SafetensorsStore,
+};
+use burn::tensor::{DType, Device};
 use serde_json::Value;
 
 use super::vision::{ClipVision, ClipVisionConfig};
@@ -115,7 +117,8 @@ pub fn load_clip_vision(dir: &Path, device: &Device) -> Result<ClipVision, Model
     };
     let mut tower = config.init(device);
     let mut store = SafetensorsStore::from_file(&weights)
-        .with_from_adapter(PyTorchToBurnAdapter)
+        // Records fetched by geolens store float16; the model computes in float32.
+        .with_from_adapter(PyTorchToBurnAdapter.chain(FloatCastAdapter::to(DType::F32)))
         .with_key_remapping(r"^vision_model\.encoder\.layers\.", "layers.")
         .with_key_remapping(r"^vision_model\.pre_layrnorm\.", "pre_layernorm.")
         .with_key_remapping(r"^vision_model\.", "");
