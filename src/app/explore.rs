@@ -486,6 +486,9 @@ impl GeolensApp {
             self.game
                 .panel_ui(ui, &self.worker, &model, &mut self.state);
         });
+        if std::mem::take(&mut self.game.wants_open_dialog) {
+            self.open_dialog(super::DialogPurpose::Photos);
+        }
     }
 }
 

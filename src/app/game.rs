@@ -56,6 +56,8 @@ pub struct GameView {
     saved: bool,
     last_tick: Option<Instant>,
     model_ready: bool,
+    /// Set when the player asked to choose their own photos: the app opens its file dialog.
+    pub wants_open_dialog: bool,
 }
 
 impl GameView {
@@ -79,6 +81,7 @@ impl GameView {
             saved: false,
             last_tick: None,
             model_ready: false,
+            wants_open_dialog: false,
         }
     }
 
@@ -503,10 +506,17 @@ impl GameView {
         );
         ui.horizontal(|ui| {
             ui.radio_value(&mut self.deck, DeckChoice::Demo, "Demo deck");
-            let own = matches!(self.deck, DeckChoice::Own(_));
-            if ui.radio(own, "Your photos (EXIF GPS)").clicked() && !own {
-                self.message =
-                    Some("Drop photos with EXIF GPS on the window, or open them (Ctrl+O).".into());
+            let own = match &self.deck {
+                DeckChoice::Own(paths) => format!("Your {} photos", paths.len()),
+                DeckChoice::Demo => "Your photos (EXIF GPS)…".into(),
+            };
+            let is_own = matches!(self.deck, DeckChoice::Own(_));
+            if ui
+                .radio(is_own, own)
+                .on_hover_text("Choose photos with EXIF GPS, or drop them on the window")
+                .clicked()
+            {
+                self.wants_open_dialog = true;
             }
         });
         ui.add(egui::Slider::new(&mut state.game_rounds, 1..=20).text("rounds"));
