@@ -127,6 +127,18 @@ pub struct AccuracySummary {
     pub mean_geoguessr_points: f64,
 }
 
+/// The median (the mean of the middle two for an even count); `None` for no values.
+pub fn median(values: &[f64]) -> Option<f64> {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let mid = sorted.len() / 2;
+    match sorted.len() {
+        0 => None,
+        n if n % 2 == 1 => Some(sorted[mid]),
+        _ => Some((sorted[mid - 1] + sorted[mid]) / 2.0),
+    }
+}
+
 /// Summarises great-circle errors (km). `None` for no errors.
 pub fn summarize(errors_km: &[f64]) -> Option<AccuracySummary> {
     if errors_km.is_empty() {
@@ -137,18 +149,10 @@ pub fn summarize(errors_km: &[f64]) -> Option<AccuracySummary> {
         .iter()
         .map(|&t| (t, errors_km.iter().filter(|&&e| e <= t).count() as f64 / n))
         .collect();
-    let mut sorted = errors_km.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    let mid = sorted.len() / 2;
-    let median_error_km = if sorted.len() % 2 == 1 {
-        sorted[mid]
-    } else {
-        (sorted[mid - 1] + sorted[mid]) / 2.0
-    };
     Some(AccuracySummary {
         evaluated: errors_km.len(),
         within,
-        median_error_km,
+        median_error_km: median(errors_km)?,
         mean_geoguessr_points: errors_km.iter().map(|&e| geoguessr_points(e)).sum::<f64>() / n,
     })
 }

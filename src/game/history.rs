@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::{Game, GameError, Winner};
+use crate::eval::median;
 
 /// One round as remembered.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -102,19 +103,6 @@ pub struct HistoryStats {
     pub median_model_km: Option<f64>,
 }
 
-fn median(mut v: Vec<f64>) -> Option<f64> {
-    if v.is_empty() {
-        return None;
-    }
-    v.sort_by(f64::total_cmp);
-    let mid = v.len() / 2;
-    Some(if v.len() % 2 == 1 {
-        v[mid]
-    } else {
-        (v[mid - 1] + v[mid]) / 2.0
-    })
-}
-
 pub fn stats(games: &[GameRecord]) -> HistoryStats {
     let rounds: Vec<&RoundRecord> = games.iter().flat_map(|g| &g.rounds).collect();
     let count = |w: Winner| rounds.iter().filter(|r| r.winner == Some(w)).count();
@@ -124,8 +112,13 @@ pub fn stats(games: &[GameRecord]) -> HistoryStats {
         player_wins: count(Winner::Player),
         model_wins: count(Winner::Model),
         ties: count(Winner::Tie),
-        median_player_km: median(rounds.iter().filter_map(|r| r.player_km).collect()),
-        median_model_km: median(rounds.iter().filter_map(|r| r.model_km).collect()),
+        median_player_km: median(
+            &rounds
+                .iter()
+                .filter_map(|r| r.player_km)
+                .collect::<Vec<_>>(),
+        ),
+        median_model_km: median(&rounds.iter().filter_map(|r| r.model_km).collect::<Vec<_>>()),
     }
 }
 
