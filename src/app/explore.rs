@@ -195,10 +195,7 @@ impl GeolensApp {
             }
         }
         exif_ui(ui, &photo.facts);
-        if let (Some(truth), Some(guess)) = (
-            photo.facts.gps,
-            photo.prediction.as_ref().and_then(|p| p.best_guess()),
-        ) {
+        if let (Some(truth), Some(guess)) = (photo.facts.gps, photo.best_guess) {
             let km = haversine_km(truth.lat_deg, truth.lon_deg, guess.lat_deg, guess.lon_deg);
             ui.horizontal(|ui| {
                 ui.checkbox(&mut self.state.show_truth, "Show EXIF position");
@@ -359,11 +356,7 @@ impl GeolensApp {
 
     pub(super) fn results_panel_ui(&mut self, ui: &mut Ui) {
         let granularity = self.state.granularity;
-        let places = self
-            .photos
-            .selected()
-            .and_then(|p| p.prediction.as_ref())
-            .map(|p| p.top_places(granularity, 10));
+        let places = self.photos.selected_places(granularity).map(<[_]>::to_vec);
         let mut fly_to = None;
         ui.heading("Most likely places");
         match &places {
@@ -396,12 +389,7 @@ impl GeolensApp {
                             Some((place.center.lat_deg, place.center.lon_deg, place.cell_level));
                     }
                 }
-                if let Some(g) = self
-                    .photos
-                    .selected()
-                    .and_then(|p| p.prediction.as_ref())
-                    .and_then(|p| p.best_guess())
-                {
+                if let Some(g) = self.photos.selected().and_then(|p| p.best_guess) {
                     ui.label(
                         RichText::new(format!(
                             "Best point guess: {:.4}, {:.4}",

@@ -319,10 +319,6 @@ impl GeolensApp {
         &self.game
     }
 
-    pub fn game_mut(&mut self) -> &mut game::GameView {
-        &mut self.game
-    }
-
     /// Applies what the worker sent since the last frame.
     fn poll_worker(&mut self) {
         for event in self.worker.poll() {
@@ -580,7 +576,7 @@ impl GeolensApp {
         let Some(photo) = self.photos.selected() else {
             return (pins, lines);
         };
-        let guess = photo.prediction.as_ref().and_then(|p| p.best_guess());
+        let guess = photo.best_guess;
         if let Some(g) = guess {
             pins.push(Pin {
                 at: crate::geo::partition::LatLonDeg {

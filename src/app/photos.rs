@@ -5,8 +5,9 @@ use std::sync::Arc;
 
 use image::RgbImage;
 
+use crate::geo::geocells::Granularity;
 use crate::photo::exif::PhotoFacts;
-use crate::predict::{OcclusionMap, Prediction, StageTimes};
+use crate::predict::{OcclusionMap, PlaceGuess, PointGuess, Prediction, StageTimes};
 use crate::worker::{Event, PhotoId};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -19,6 +20,9 @@ pub enum PhotoStatus {
     Failed(String),
 }
 
+/// Places listed per photo.
+pub const TOP_PLACES: usize = 10;
+
 pub struct PhotoEntry {
     pub id: PhotoId,
     pub name: String,
@@ -28,6 +32,10 @@ pub struct PhotoEntry {
     pub texture: Option<egui::TextureHandle>,
     pub facts: PhotoFacts,
     pub prediction: Option<Prediction>,
+    /// Worked out once when the prediction arrives, not every frame: the best point guess
+    /// and the top places of each granularity (each a pass over the 100k gallery points).
+    pub best_guess: Option<PointGuess>,
+    pub top_places: Vec<(Granularity, Vec<PlaceGuess>)>,
     pub times: Option<StageTimes>,
     pub occlusion: Option<OcclusionMap>,
     pub occlusion_texture: Option<egui::TextureHandle>,
@@ -59,6 +67,8 @@ impl PhotoQueue {
                     texture: None,
                     facts: PhotoFacts::default(),
                     prediction: None,
+                    best_guess: None,
+                    top_places: Vec::new(),
                     times: None,
                     occlusion: None,
                     occlusion_texture: None,
@@ -90,6 +100,15 @@ impl PhotoQueue {
     pub fn selected_mut(&mut self) -> Option<&mut PhotoEntry> {
         let id = self.selected?;
         self.get_mut(id)
+    }
+
+    /// The top places of the photo on screen at a granularity, when predicted.
+    pub fn selected_places(&self, granularity: Granularity) -> Option<&[PlaceGuess]> {
+        self.selected()?
+            .top_places
+            .iter()
+            .find(|(g, _)| *g == granularity)
+            .map(|(_, places)| places.as_slice())
     }
 
     pub fn selected_id(&self) -> Option<PhotoId> {
@@ -154,6 +173,11 @@ impl PhotoQueue {
                 times,
             } => {
                 let entry = self.get_mut(*id)?;
+                entry.best_guess = prediction.best_guess();
+                entry.top_places = Granularity::ALL
+                    .into_iter()
+                    .map(|g| (g, prediction.top_places(g, TOP_PLACES)))
+                    .collect();
                 entry.prediction = Some((**prediction).clone());
                 entry.times = Some(*times);
                 entry.status = PhotoStatus::Done;
