@@ -104,6 +104,8 @@ pub struct Heatmap {
     mesh: CellMesh,
     max_value: f64,
     quantity: HeatQuantity,
+    /// Decades the log scale spans, fixed once the cells are (see [`Heatmap::log_decades`]).
+    log_decades: f64,
 }
 
 /// What a heatmap's values measure.
@@ -155,7 +157,11 @@ pub struct HoveredCell {
 }
 
 impl Heatmap {
-    pub fn new(mut cells: Vec<HeatCell>) -> Self {
+    pub fn new(cells: Vec<HeatCell>) -> Self {
+        Self::of_quantity(cells, HeatQuantity::default())
+    }
+
+    fn of_quantity(mut cells: Vec<HeatCell>, quantity: HeatQuantity) -> Self {
         cells.sort_by_key(|c| c.cell.0);
         let ids: Vec<CellID> = cells.iter().map(|c| c.cell).collect();
         let mesh = CellMesh::build(&ids);
@@ -164,11 +170,27 @@ impl Heatmap {
             .map(|c| c.value)
             .filter(|p| p.is_finite())
             .fold(0.0, f64::max);
+        let log_decades = match quantity {
+            HeatQuantity::Probability => LOG_SCALE_DECADES,
+            HeatQuantity::PhotoDensity => {
+                let min = cells
+                    .iter()
+                    .map(|c| c.value)
+                    .filter(|v| *v > 0.0 && v.is_finite())
+                    .fold(f64::MAX, f64::min);
+                if min >= max_value || max_value <= 0.0 {
+                    1.0
+                } else {
+                    (max_value / min).log10().clamp(1.0, MAX_LOG_SCALE_DECADES)
+                }
+            }
+        };
         Self {
             cells,
             mesh,
             max_value,
-            quantity: HeatQuantity::default(),
+            quantity,
+            log_decades,
         }
     }
 
@@ -207,9 +229,7 @@ impl Heatmap {
                 }
             })
             .collect();
-        let mut heatmap = Self::new(cells);
-        heatmap.quantity = quantity;
-        heatmap
+        Self::of_quantity(cells, quantity)
     }
 
     pub fn quantity(&self) -> HeatQuantity {
@@ -219,23 +239,7 @@ impl Heatmap {
     /// Decades the log scale spans: fixed for probabilities (so maps compare), the data's own
     /// range (at most [`MAX_LOG_SCALE_DECADES`]) for other quantities.
     pub fn log_decades(&self) -> f64 {
-        match self.quantity {
-            HeatQuantity::Probability => LOG_SCALE_DECADES,
-            HeatQuantity::PhotoDensity => {
-                let min = self
-                    .cells
-                    .iter()
-                    .map(|c| c.value)
-                    .filter(|v| *v > 0.0 && v.is_finite())
-                    .fold(f64::MAX, f64::min);
-                if min >= self.max_value || self.max_value <= 0.0 {
-                    return 1.0;
-                }
-                (self.max_value / min)
-                    .log10()
-                    .clamp(1.0, MAX_LOG_SCALE_DECADES)
-            }
-        }
+        self.log_decades
     }
 
     /// The `k` most probable cells, most probable first.
@@ -274,12 +278,10 @@ impl Heatmap {
         clip: egui::Rect,
         style: &HeatmapStyle,
     ) -> Mesh {
-        // Once per frame, not per cell: for photo densities it scans every cell.
-        let log_decades = self.log_decades();
         let fills: Vec<Option<Color32>> = self
             .cells
             .iter()
-            .map(|c| style.fill(c.value, self.max_value, log_decades))
+            .map(|c| style.fill(c.value, self.max_value, self.log_decades))
             .collect();
         let world_lo = view.world_from_screen(clip.min);
         let world_hi = view.world_from_screen(clip.max);
