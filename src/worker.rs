@@ -175,6 +175,16 @@ struct Shared {
     stop: AtomicBool,
 }
 
+impl Shared {
+    /// Queues jobs for the model thread and wakes it.
+    fn enqueue(&self, jobs: impl IntoIterator<Item = ModelJob>) {
+        if let Ok(mut q) = self.queue.lock() {
+            q.extend(jobs);
+        }
+        self.queue_changed.notify_all();
+    }
+}
+
 /// The GUI's handle on the background threads.
 pub struct Worker {
     events: Receiver<Event>,
@@ -190,11 +200,7 @@ impl Worker {
         let (sender, events) = channel();
         let shared = Arc::new(Shared::default());
         let wake: Arc<dyn Fn() + Send + Sync> = Arc::new(wake);
-        shared
-            .queue
-            .lock()
-            .map(|mut q| q.push_back(ModelJob::Reload(config)))
-            .ok();
+        shared.enqueue([ModelJob::Reload(config)]);
         let thread = {
             let (shared, sender, wake) = (shared.clone(), sender.clone(), wake.clone());
             std::thread::Builder::new()
@@ -212,10 +218,7 @@ impl Worker {
     }
 
     fn enqueue(&self, job: ModelJob) {
-        if let Ok(mut q) = self.shared.queue.lock() {
-            q.push_back(job);
-        }
-        self.shared.queue_changed.notify_all();
+        self.shared.enqueue([job]);
     }
 
     pub fn send(&self, request: Request) {
@@ -272,10 +275,7 @@ impl Worker {
                             d.insert(id, image.clone());
                         }
                         let preview = Arc::new(preview(&image, PREVIEW_PX));
-                        if let Ok(mut q) = shared.queue.lock() {
-                            q.push_back(ModelJob::Predict(id));
-                        }
-                        shared.queue_changed.notify_all();
+                        shared.enqueue([ModelJob::Predict(id)]);
                         Event::Decoded { id, preview, facts }
                     }
                     Err(e) => Event::Failed {
@@ -353,7 +353,7 @@ fn model_thread(shared: &Shared, events: &Sender<Event>, wake: &(dyn Fn() + Send
                 predictor = load(&new_config, &send);
                 config = Some(new_config);
                 if predictor.is_some() {
-                    requeue(shared, &mut waiting);
+                    shared.enqueue(waiting.drain(..).map(ModelJob::Predict));
                 }
             }
             ModelJob::Fetch(options) => {
@@ -377,11 +377,9 @@ fn model_thread(shared: &Shared, events: &Sender<Event>, wake: &(dyn Fn() + Send
                     }
                     Err(e) => Err(e.to_string()),
                 }));
+                // Load what was fetched (the photos that waited follow once it is ready).
                 if let Some(c) = config.clone() {
-                    predictor = load(&c, &send);
-                    if predictor.is_some() {
-                        requeue(shared, &mut waiting);
-                    }
+                    shared.enqueue([ModelJob::Reload(c)]);
                 }
             }
             ModelJob::Predict(id) => {
@@ -436,13 +434,6 @@ fn model_thread(shared: &Shared, events: &Sender<Event>, wake: &(dyn Fn() + Send
                 }
             }
         }
-    }
-}
-
-/// Puts the photos that waited for a model back in the queue.
-fn requeue(shared: &Shared, waiting: &mut Vec<PhotoId>) {
-    if let Ok(mut q) = shared.queue.lock() {
-        q.extend(waiting.drain(..).map(ModelJob::Predict));
     }
 }
 
