@@ -15,12 +15,9 @@ mod common;
 const FRAMES: usize = 300;
 
 fn run(level: &str, display: &str, runtime_dir: &std::path::Path) -> Vec<(String, String)> {
-    let out = common::geolens()
+    let out = common::geolens_on_display(display, runtime_dir)
         .args(["--ephemeral", "--level", level, "--window-size", "1280x800"])
         .args(["--bench-frames", &FRAMES.to_string()])
-        .env("DISPLAY", display)
-        .env("XDG_RUNTIME_DIR", runtime_dir)
-        .env_remove("WAYLAND_DISPLAY")
         .output()
         .expect("run geolens");
     assert!(
@@ -36,13 +33,9 @@ fn run(level: &str, display: &str, runtime_dir: &std::path::Path) -> Vec<(String
 }
 
 fn main() {
-    let runtime_dir = std::env::temp_dir().join(format!("geolens-frames-{}", std::process::id()));
-    std::fs::create_dir_all(&runtime_dir).expect("runtime dir");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = std::fs::set_permissions(&runtime_dir, std::fs::Permissions::from_mode(0o700));
-    }
+    let runtime_dir = common::private_dir(
+        std::env::temp_dir().join(format!("geolens-frames-{}", std::process::id())),
+    );
     let own_display = std::env::var("DISPLAY").is_err();
     let xvfb = own_display.then(common::Xvfb::start);
     let display = xvfb

@@ -4,8 +4,6 @@
 
 mod common;
 
-use std::os::unix::fs::PermissionsExt;
-
 use geolens::geo::mercator::world_from_lat_lon;
 use geolens::map::colormap::ColorMap;
 use s2::cellid::CellID;
@@ -48,9 +46,7 @@ fn is_ocean([r, g, b]: [i32; 3]) -> bool {
 #[test]
 fn app_draws_basemap_and_heatmap_where_they_belong() {
     let dir = common::scratch_dir("gui_screenshot");
-    let runtime_dir = dir.join("xdg-runtime");
-    std::fs::create_dir_all(&runtime_dir).expect("runtime dir");
-    std::fs::set_permissions(&runtime_dir, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    let runtime_dir = common::private_dir(dir.join("xdg-runtime"));
 
     // One level-4 cell around Kyoto carries all the probability.
     let cell = CellID::from(LatLng::from_degrees(35.0116, 135.7681)).parent(4);
@@ -63,7 +59,7 @@ fn app_draws_basemap_and_heatmap_where_they_belong() {
 
     let xvfb = common::Xvfb::start();
     let png = dir.join("map.png");
-    let output = common::geolens()
+    let output = common::geolens_on_display(&xvfb.display, &runtime_dir)
         .args(["--heatmap", scores.to_str().expect("utf-8 path")])
         .args([
             "--center",
@@ -74,10 +70,7 @@ fn app_draws_basemap_and_heatmap_where_they_belong() {
             "1200x800",
         ])
         .args(["--screenshot", png.to_str().expect("utf-8 path")])
-        .env("DISPLAY", &xvfb.display)
-        .env("XDG_RUNTIME_DIR", &runtime_dir)
         .env("HOME", &dir)
-        .env_remove("WAYLAND_DISPLAY")
         .output()
         .expect("run geolens");
     assert!(

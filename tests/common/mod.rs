@@ -18,6 +18,24 @@ pub fn scratch_dir(name: &str) -> PathBuf {
     dir
 }
 
+/// The geolens binary for a window on `display`, with the private runtime folder Wayland and
+/// Mesa want (see [`private_dir`]); any Wayland session of the caller is ignored.
+pub fn geolens_on_display(display: &str, runtime_dir: &std::path::Path) -> Command {
+    let mut cmd = geolens();
+    cmd.env("DISPLAY", display)
+        .env("XDG_RUNTIME_DIR", runtime_dir)
+        .env_remove("WAYLAND_DISPLAY");
+    cmd
+}
+
+/// Creates `dir` readable by its owner only (as `XDG_RUNTIME_DIR` must be).
+pub fn private_dir(dir: PathBuf) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(&dir).expect("create dir");
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).expect("chmod 700");
+    dir
+}
+
 /// An Xvfb server on a free display, stopped when dropped.
 pub struct Xvfb {
     child: Child,
