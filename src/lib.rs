@@ -4,6 +4,7 @@
 //! names) -> `scores` (probabilities per cell) -> `map` (basemap, online layers, heatmap layer)
 //! -> `app` (the desktop GUI). `cli` is the command-line face of the same library.
 
+pub mod aerial;
 pub mod app;
 pub mod cli;
 pub mod eval;

@@ -496,6 +496,11 @@ impl Predictor {
         format!("GeoCLIP on {}", self.tower.describe())
     }
 
+    /// The CLIP tower alone ("CLIP ViT-L/14").
+    pub fn tower_description(&self) -> String {
+        self.tower.describe()
+    }
+
     pub fn geolocator(&self) -> &Geolocator {
         &self.geolocator
     }
@@ -510,6 +515,29 @@ impl Predictor {
         let s = self.tower.image_size();
         let input = Tensor::<4>::from_data(TensorData::new(pixels, [n, 3, s, s]), &self.device);
         self.tower.forward(input)
+    }
+
+    /// CLIP image features of images (one vector of [`ClipVision::projection_dim`] values
+    /// each), `batch` images per pass of the tower. Ground-to-aerial matching uses them for
+    /// both photos and aerial tiles.
+    pub fn clip_embeddings(
+        &self,
+        images: &[&RgbImage],
+        batch: usize,
+    ) -> Result<Vec<Vec<f32>>, ModelError> {
+        let size = self.input_size_px();
+        let dim = self.tower.projection_dim().max(1);
+        let mut out = Vec::with_capacity(images.len());
+        for chunk in images.chunks(batch.max(1)) {
+            let pixels: Vec<f32> = chunk.iter().flat_map(|p| clip_pixels(p, size)).collect();
+            let flat = self
+                .features(pixels, chunk.len())
+                .into_data()
+                .try_into_vec::<f32>()
+                .map_err(|e| ModelError::Shape(format!("{e:?}")))?;
+            out.extend(flat.chunks(dim).map(<[f32]>::to_vec));
+        }
+        Ok(out)
     }
 
     /// Predicts where `photo` (decoded, upright) was taken, with the time each stage took.
