@@ -53,6 +53,24 @@ impl From<Backend> for BackendChoice {
     }
 }
 
+/// Which towers score photo against tile.
+#[derive(Clone, Copy, ValueEnum)]
+enum Towers {
+    /// CLIP's image tower for both (needs the CLIP weights).
+    Clip,
+    /// Colour histograms: a baseline that needs no weights.
+    Colour,
+}
+
+impl From<Towers> for geolens::cli::aerial::TowerChoice {
+    fn from(t: Towers) -> Self {
+        match t {
+            Towers::Clip => Self::Clip,
+            Towers::Colour => Self::Colour,
+        }
+    }
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum Format {
     Table,
@@ -140,6 +158,63 @@ enum Command {
         /// Overwrite an existing results file.
         #[arg(long)]
         force: bool,
+    },
+    /// Aerial tiles around the photo's most likely places, ranked against it (Where-CNN's
+    /// ground-to-aerial matching). Tiles from a folder (ZOOM/X/Y.jpg) or, opt-in, online.
+    /// Exit code 2 when some tiles could not be had.
+    Match {
+        photo: PathBuf,
+        /// Folder of aerial tiles, ZOOM/X/Y.{jpg,png,webp} (zoom 16-18).
+        #[arg(
+            long,
+            value_name = "DIR",
+            conflicts_with = "online",
+            required_unless_present = "online"
+        )]
+        tiles: Option<PathBuf>,
+        /// Fetch the tiles from ESRI World Imagery (cached on disk, two requests at a time).
+        #[arg(long)]
+        online: bool,
+        /// Another tile server for --online, as a URL with {z}, {x} and {y}.
+        #[arg(long, value_name = "URL", requires = "online")]
+        tile_url: Option<String>,
+        /// Tile zoom (16-18).
+        #[arg(long, default_value_t = 17)]
+        zoom: u8,
+        /// How many of the most likely places to look around (1-10).
+        #[arg(long, default_value_t = 3)]
+        places: usize,
+        /// Tiles on each side of a place's centre (1: a 3x3 grid; at most 4).
+        #[arg(long, default_value_t = 1)]
+        radius: u32,
+        /// At most this many tiles in all (1-200).
+        #[arg(long, default_value_t = 27)]
+        max_tiles: usize,
+        /// Weight of the geolocation prior against appearance (0: appearance only).
+        #[arg(long, default_value_t = geolens::aerial::rank::DEFAULT_PRIOR_WEIGHT)]
+        prior_weight: f64,
+        #[arg(long, value_enum, default_value = "clip")]
+        towers: Towers,
+        #[arg(long)]
+        json: bool,
+    },
+    /// A two-tower scorer on labelled (photo, aerial tile) pairs: average precision and the
+    /// distance distributions of positive and negative pairs. CSV columns: ground,aerial,same.
+    MatchEval {
+        pairs: PathBuf,
+        /// Folder the CSV's paths are relative to (default: the CSV's folder).
+        #[arg(long, value_name = "DIR")]
+        images: Option<PathBuf>,
+        /// Also draw the two distance distributions into this PNG.
+        #[arg(long, value_name = "PNG")]
+        histogram: Option<PathBuf>,
+        /// Overwrite an existing histogram file.
+        #[arg(long)]
+        force: bool,
+        #[arg(long, value_enum, default_value = "clip")]
+        towers: Towers,
+        #[arg(long)]
+        json: bool,
     },
     /// Adaptive S2 partitions (PlaNet's geocells).
     Cells {
@@ -342,6 +417,73 @@ fn run() -> Result<Exit> {
                 Exit::Partial
             } else {
                 Exit::Ok
+            })
+        }
+        Some(Command::Match {
+            photo,
+            tiles,
+            online,
+            tile_url,
+            zoom,
+            places,
+            radius,
+            max_tiles,
+            prior_weight,
+            towers,
+            json,
+        }) => {
+            use geolens::cli::aerial::{MatchOptions, TileChoice, match_photo};
+            let tiles = match (tiles, online) {
+                (Some(dir), false) => TileChoice::Folder(dir),
+                (None, true) => TileChoice::Online { url: tile_url },
+                _ => bail!("give either --tiles DIR or --online"),
+            };
+            let options = MatchOptions {
+                photo,
+                tiles,
+                candidates: geolens::aerial::CandidateOptions {
+                    zoom,
+                    places,
+                    radius_tiles: radius,
+                    max_tiles,
+                    ..Default::default()
+                },
+                prior_weight,
+                towers: towers.into(),
+                json,
+                model_dir,
+                backend,
+            };
+            let failed = match_photo(&options, &mut std::io::stdout().lock())?;
+            Ok(if failed > 0 { Exit::Partial } else { Exit::Ok })
+        }
+        Some(Command::MatchEval {
+            pairs,
+            images,
+            histogram,
+            force,
+            towers,
+            json,
+        }) => {
+            let report =
+                geolens::cli::aerial::match_eval(&geolens::cli::aerial::MatchEvalOptions {
+                    pairs,
+                    images,
+                    histogram,
+                    force,
+                    towers: towers.into(),
+                    model_dir,
+                    backend,
+                })?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                println!("{report}");
+            }
+            Ok(if report.failed.is_empty() {
+                Exit::Ok
+            } else {
+                Exit::Partial
             })
         }
         Some(Command::Cells { command }) => match command {

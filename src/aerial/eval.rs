@@ -154,8 +154,9 @@ pub fn evaluate(towers: &dyn TwoTower, pairs: &[Pair]) -> Result<PairReport, Aer
     let mut failed = Vec::new();
     let mut load_all = |paths: Vec<&PathBuf>| -> HashMap<PathBuf, RgbImage> {
         let mut images = HashMap::new();
+        let mut tried = std::collections::HashSet::new();
         for path in paths {
-            if images.contains_key(path) {
+            if !tried.insert(path) {
                 continue;
             }
             match decode_photo(path) {

@@ -1,6 +1,7 @@
 //! Command-line commands. Each returns a library error; `main` turns it into one line and a
 //! non-zero exit.
 
+pub mod aerial;
 pub mod cells;
 pub mod eval;
 pub mod models;
