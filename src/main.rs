@@ -435,7 +435,10 @@ fn run() -> Result<Exit> {
             use geolens::cli::aerial::{MatchOptions, TileChoice, match_photo};
             let tiles = match (tiles, online) {
                 (Some(dir), false) => TileChoice::Folder(dir),
-                (None, true) => TileChoice::Online { url: tile_url },
+                (None, true) => TileChoice::Online {
+                    url: tile_url,
+                    cache_dir: None,
+                },
                 _ => bail!("give either --tiles DIR or --online"),
             };
             let options = MatchOptions {

@@ -12,6 +12,11 @@ use std::sync::{Arc, Mutex};
 
 use image::RgbImage;
 
+use crate::aerial::candidates::candidate_tiles;
+use crate::aerial::rank::{RankedTile, rank_tiles};
+use crate::aerial::source::{ONLINE_PARALLEL, fetch_tiles};
+use crate::aerial::towers::{ClipTowers, ColourTowers, TwoTower};
+use crate::aerial::{Candidate, MatchSettings, TileId, TowerKind};
 use crate::geo::geocells::Granularity;
 use crate::model::backend::{BackendChoice, select_backend};
 use crate::model::fetch::{FetchOptions, FetchOutcome, FetchProgress, fetch_clip_vision};
@@ -93,6 +98,14 @@ pub enum Request {
         granularity: Granularity,
         grid: usize,
     },
+    /// Rank the aerial tiles around a predicted photo's most likely places. `request`
+    /// identifies this run in the events; a newer request stops an older one's downloads.
+    MatchTiles {
+        id: PhotoId,
+        request: u64,
+        prediction: Box<Prediction>,
+        settings: MatchSettings,
+    },
     /// Forget a photo: drop its pixels, and skip it if it is still waiting.
     Forget { id: PhotoId },
     /// Load the model again (after a fetch, or with new settings).
@@ -151,6 +164,29 @@ pub enum Event {
     },
     Fetching(FetchProgress),
     Fetched(Result<String, String>),
+    /// Matching started: the tiles that will be fetched, most likely first.
+    AerialStarted {
+        request: u64,
+        source: String,
+        attribution: String,
+        candidates: Vec<Candidate>,
+    },
+    /// One tile arrived, or could not be had (the others go on).
+    AerialTile {
+        request: u64,
+        tile: TileId,
+        result: Result<Arc<RgbImage>, String>,
+    },
+    AerialRanked {
+        request: u64,
+        towers: String,
+        ranked: Vec<RankedTile>,
+    },
+    /// The whole run failed (no source, no tiles near the places, the towers failed).
+    AerialFailed {
+        request: u64,
+        error: String,
+    },
 }
 
 enum ModelJob {
@@ -162,6 +198,18 @@ enum ModelJob {
     },
     Reload(ModelConfig),
     Fetch(FetchOptions),
+    MatchTiles {
+        id: PhotoId,
+        request: u64,
+        prediction: Box<Prediction>,
+        settings: MatchSettings,
+    },
+    ScoreTiles {
+        id: PhotoId,
+        request: u64,
+        settings: MatchSettings,
+        tiles: Vec<(Candidate, Arc<RgbImage>)>,
+    },
 }
 
 /// State shared by the decode threads and the model thread.
@@ -173,6 +221,8 @@ struct Shared {
     queue_changed: std::sync::Condvar,
     cancel: AtomicBool,
     stop: AtomicBool,
+    /// The newest aerial matching request; downloads for older ones stop.
+    aerial_request: std::sync::atomic::AtomicU64,
 }
 
 impl Shared {
@@ -205,7 +255,7 @@ impl Worker {
             let (shared, sender, wake) = (shared.clone(), sender.clone(), wake.clone());
             std::thread::Builder::new()
                 .name("geolens-model".into())
-                .spawn(move || model_thread(&shared, &sender, &*wake))
+                .spawn(move || model_thread(&shared, &sender, &wake))
                 .ok()
         };
         Self {
@@ -243,6 +293,20 @@ impl Worker {
                 if let Ok(mut d) = self.shared.decoded.lock() {
                     d.remove(&id);
                 }
+            }
+            Request::MatchTiles {
+                id,
+                request,
+                prediction,
+                settings,
+            } => {
+                self.shared.aerial_request.store(request, Ordering::SeqCst);
+                self.enqueue(ModelJob::MatchTiles {
+                    id,
+                    request,
+                    prediction,
+                    settings,
+                });
             }
             Request::Reload(config) => self.enqueue(ModelJob::Reload(config)),
             Request::Fetch(options) => self.enqueue(ModelJob::Fetch(options)),
@@ -319,7 +383,7 @@ impl Drop for Worker {
     }
 }
 
-fn model_thread(shared: &Shared, events: &Sender<Event>, wake: &(dyn Fn() + Send + Sync)) {
+fn model_thread(shared: &Arc<Shared>, events: &Sender<Event>, wake: &Arc<dyn Fn() + Send + Sync>) {
     let send = |e: Event| {
         let _ = events.send(e);
         wake();
@@ -407,6 +471,44 @@ fn model_thread(shared: &Shared, events: &Sender<Event>, wake: &(dyn Fn() + Send
                     }),
                 }
             }
+            ModelJob::MatchTiles {
+                id: _,
+                request,
+                prediction,
+                settings,
+            } if shared.aerial_request.load(Ordering::SeqCst) != request => {
+                drop((prediction, settings));
+            }
+            ModelJob::MatchTiles {
+                id,
+                request,
+                prediction,
+                settings,
+            } => start_matching(shared, events, wake, id, request, &prediction, settings),
+            ModelJob::ScoreTiles {
+                id,
+                request,
+                settings,
+                tiles,
+            } => {
+                let image = shared.decoded.lock().ok().and_then(|d| d.get(&id).cloned());
+                let event = match image {
+                    None => Event::AerialFailed {
+                        request,
+                        error: "the photo was closed".into(),
+                    },
+                    Some(photo) => match score_tiles(predictor.as_ref(), &photo, &settings, &tiles)
+                    {
+                        Ok((towers, ranked)) => Event::AerialRanked {
+                            request,
+                            towers,
+                            ranked,
+                        },
+                        Err(error) => Event::AerialFailed { request, error },
+                    },
+                };
+                send(event);
+            }
             ModelJob::Occlusion {
                 id,
                 granularity,
@@ -435,6 +537,131 @@ fn model_thread(shared: &Shared, events: &Sender<Event>, wake: &(dyn Fn() + Send
             }
         }
     }
+}
+
+/// Opens the tile source, works out the candidates, and fetches the tiles on a thread of their
+/// own (a few at a time), reporting each; once all are in, queues their scoring.
+fn start_matching(
+    shared: &Arc<Shared>,
+    events: &Sender<Event>,
+    wake: &Arc<dyn Fn() + Send + Sync>,
+    id: PhotoId,
+    request: u64,
+    prediction: &Prediction,
+    settings: MatchSettings,
+) {
+    let send = |e: Event| {
+        let _ = events.send(e);
+        wake();
+    };
+    let failed = |error: String| Event::AerialFailed { request, error };
+    let source = match settings.tiles.open() {
+        Ok(s) => s,
+        Err(e) => return send(failed(e.to_string())),
+    };
+    let available = source.available();
+    let candidates = match candidate_tiles(prediction, &settings.candidates, available.as_deref()) {
+        Ok(c) if c.is_empty() => {
+            return send(failed(format!(
+                "{} has no tiles near the {} most likely places",
+                source.name(),
+                settings.candidates.places
+            )));
+        }
+        Ok(c) => c,
+        Err(e) => return send(failed(e.to_string())),
+    };
+    send(Event::AerialStarted {
+        request,
+        source: source.name(),
+        attribution: source.attribution(),
+        candidates: candidates.clone(),
+    });
+    let parallel = if available.is_some() {
+        4
+    } else {
+        ONLINE_PARALLEL
+    };
+    let (shared, events, wake) = (shared.clone(), events.clone(), wake.clone());
+    let spawned = std::thread::Builder::new()
+        .name("geolens-tiles".into())
+        .spawn(move || {
+            let tiles: Vec<TileId> = candidates.iter().map(|c| c.tile).collect();
+            let fetched: Mutex<Vec<Option<Arc<RgbImage>>>> = Mutex::new(vec![None; tiles.len()]);
+            let stale = || {
+                shared.stop.load(Ordering::SeqCst)
+                    || shared.aerial_request.load(Ordering::SeqCst) != request
+            };
+            fetch_tiles(
+                source.as_ref(),
+                &tiles,
+                parallel,
+                &|i, result| {
+                    let result = result.map(Arc::new).map_err(|e| e.to_string());
+                    if let (Ok(image), Ok(mut f)) = (&result, fetched.lock()) {
+                        f[i] = Some(image.clone());
+                    }
+                    let _ = events.send(Event::AerialTile {
+                        request,
+                        tile: tiles[i],
+                        result,
+                    });
+                    wake();
+                },
+                &stale,
+            );
+            if stale() {
+                return;
+            }
+            let tiles: Vec<(Candidate, Arc<RgbImage>)> = candidates
+                .into_iter()
+                .zip(fetched.into_inner().unwrap_or_default())
+                .filter_map(|(c, image)| image.map(|i| (c, i)))
+                .collect();
+            if tiles.is_empty() {
+                let _ = events.send(Event::AerialFailed {
+                    request,
+                    error: format!("none of the tiles could be had from {}", source.name()),
+                });
+                wake();
+                return;
+            }
+            shared.enqueue([ModelJob::ScoreTiles {
+                id,
+                request,
+                settings,
+                tiles,
+            }]);
+        });
+    if spawned.is_err() {
+        send(failed("could not start a thread to fetch tiles".into()));
+    }
+}
+
+/// Ranks fetched tiles against the photo with the chosen towers.
+fn score_tiles(
+    predictor: Option<&Predictor>,
+    photo: &RgbImage,
+    settings: &MatchSettings,
+    tiles: &[(Candidate, Arc<RgbImage>)],
+) -> Result<(String, Vec<RankedTile>), String> {
+    let clip;
+    let towers: &dyn TwoTower = match settings.towers {
+        TowerKind::Colour => &ColourTowers,
+        TowerKind::Clip => {
+            let p =
+                predictor.ok_or("the model is not loaded, so CLIP's tower cannot score tiles")?;
+            clip = ClipTowers::new(p);
+            &clip
+        }
+    };
+    let pairs: Vec<(Candidate, &RgbImage)> = tiles.iter().map(|(c, i)| (*c, i.as_ref())).collect();
+    let ranked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        rank_tiles(towers, photo, &pairs, settings.prior_weight)
+    }))
+    .map_err(|_| "internal error in the towers".to_string())?
+    .map_err(|e| e.to_string())?;
+    Ok((towers.describe(), ranked))
 }
 
 /// Loads the model, reporting each stage; `None` (with the reason sent) when it cannot.
@@ -586,5 +813,117 @@ mod tests {
         );
         assert_eq!(predicted.len(), 2);
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn tiles_that_fail_online_are_reported_one_by_one_and_the_rest_are_ranked() {
+        let tower =
+            std::env::temp_dir().join(format!("geolens-worker-aerial-{}", std::process::id()));
+        crate::testing::write_test_clip_tower(&tower, crate::testing::TestTower::default(), 5)
+            .expect("tower");
+        let worker = Worker::spawn(
+            ModelConfig {
+                model_dir: Some(tower.clone()),
+                backend: BackendChoice::Cpu,
+                gallery_cache: Some(crate::testing::shared_gallery_cache_dir()),
+            },
+            || (),
+        );
+        let photo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/photos/coffee.png");
+        worker.send(Request::Photo {
+            id: 1,
+            source: PhotoSource::File(photo),
+        });
+        let mut prediction = None;
+        wait_for(&worker, |e| {
+            if let Event::Predicted { prediction: p, .. } = e {
+                prediction = Some(p.clone());
+            }
+            prediction.is_some()
+        });
+        let prediction = prediction.expect("predicted");
+        let options = crate::aerial::CandidateOptions {
+            max_tiles: 6,
+            ..Default::default()
+        };
+        let candidates = candidate_tiles(&prediction, &options, None).expect("candidates");
+        assert_eq!(candidates.len(), 6);
+        // The server has every other tile; the rest answer 404.
+        let mut png = Vec::new();
+        RgbImage::from_pixel(8, 8, image::Rgb([90, 140, 60]))
+            .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+            .expect("png");
+        let served: Vec<TileId> = candidates.iter().step_by(2).map(|c| c.tile).collect();
+        let server = crate::testing::LoopbackServer::start(
+            served
+                .iter()
+                .map(|t| (t.to_string(), png.clone()))
+                .collect(),
+            crate::testing::Faults::default(),
+        )
+        .expect("server");
+        let cache = tower.join("tile-cache");
+        let settings = MatchSettings {
+            tiles: crate::aerial::TileChoice::Online {
+                url: Some(format!("{}/{{z}}/{{x}}/{{y}}", server.base_url)),
+                cache_dir: Some(cache.clone()),
+            },
+            candidates: options,
+            prior_weight: 0.5,
+            towers: TowerKind::Clip,
+        };
+        worker.send(Request::MatchTiles {
+            id: 1,
+            request: 7,
+            prediction: prediction.clone(),
+            settings,
+        });
+        let mut tiles_ok = Vec::new();
+        let mut tiles_failed = Vec::new();
+        let mut ranked = None;
+        let events = wait_for(&worker, |e| {
+            match e {
+                Event::AerialTile {
+                    request: 7,
+                    tile,
+                    result: Ok(_),
+                } => tiles_ok.push(*tile),
+                Event::AerialTile {
+                    request: 7,
+                    tile,
+                    result: Err(error),
+                } => tiles_failed.push((*tile, error.clone())),
+                Event::AerialRanked {
+                    request: 7,
+                    ranked: r,
+                    ..
+                } => ranked = Some(r.clone()),
+                Event::AerialFailed { error, .. } => panic!("{error}"),
+                _ => {}
+            }
+            ranked.is_some()
+        });
+        assert!(matches!(
+            events.iter().find(|e| matches!(e, Event::AerialStarted { .. })),
+            Some(Event::AerialStarted { request: 7, candidates: c, .. }) if *c == candidates
+        ));
+        tiles_ok.sort();
+        let mut expected = served.clone();
+        expected.sort();
+        assert_eq!(tiles_ok, expected);
+        assert_eq!(tiles_failed.len(), 3);
+        for (tile, error) in &tiles_failed {
+            assert!(
+                error.starts_with(&format!("tile {tile}:")) && error.contains("404"),
+                "{error}"
+            );
+        }
+        let ranked = ranked.expect("ranked");
+        let mut ranked_tiles: Vec<TileId> = ranked.iter().map(|r| r.tile()).collect();
+        ranked_tiles.sort();
+        assert_eq!(ranked_tiles, expected, "the tiles that arrived are ranked");
+        assert!(ranked.windows(2).all(|w| w[0].score >= w[1].score));
+        let _ = std::fs::remove_dir_all(&tower);
     }
 }

@@ -10,8 +10,10 @@ use std::time::{Duration, Instant};
 
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
+use geolens::aerial::{TileId, TowerKind};
 use geolens::app::state::Mode;
 use geolens::app::{GeolensApp, LaunchOptions};
+use geolens::geo::geocells::Granularity;
 use geolens::model::backend::BackendChoice;
 use geolens::worker::ModelConfig;
 
@@ -42,8 +44,12 @@ fn options(mode: Mode, history: &Path) -> LaunchOptions {
 }
 
 fn harness(options: LaunchOptions) -> Harness<'static, GeolensApp> {
+    harness_sized(options, egui::vec2(1280.0, 800.0))
+}
+
+fn harness_sized(options: LaunchOptions, size: egui::Vec2) -> Harness<'static, GeolensApp> {
     let mut h = Harness::builder()
-        .with_size(egui::vec2(1280.0, 800.0))
+        .with_size(size)
         .build_eframe(move |cc| GeolensApp::new(cc, options).expect("app starts"));
     h.step();
     h
@@ -204,4 +210,106 @@ fn a_whole_game_is_played_with_clicks_and_keys_and_lands_in_the_history() {
     assert_eq!(games[0].rounds.len(), rounds);
     assert_eq!(h.state().game().stats().games, 1);
     h.get_by_label_contains(&format!("1 games, {rounds} rounds"));
+}
+
+#[test]
+fn aerial_tiles_are_ranked_beside_the_photo_and_a_click_flies_the_map_there() {
+    common::warm_gallery_cache();
+    let dir = common::scratch_dir("gui_aerial");
+    let mut h = harness_sized(
+        options(Mode::Explore, &dir.join("history.jsonl")),
+        egui::vec2(1280.0, 1400.0),
+    );
+    let photo_path = common::fixture("photos/coffee.png");
+    drop_file(&mut h, photo_path.clone());
+    step_until(&mut h, "a prediction", |app| {
+        app.photos()
+            .selected()
+            .is_some_and(|p| p.prediction.is_some())
+    });
+    // Around the most likely fine cell: a tile that looks like the photo, two plain ones and
+    // a damaged one; the towers are the colour baseline (the scorer with a known answer).
+    let top = h
+        .state()
+        .photos()
+        .selected()
+        .and_then(|p| p.prediction.as_ref())
+        .map(|p| p.top_places(Granularity::Fine, 1).remove(0))
+        .expect("top place");
+    let center = TileId::containing(top.center, 17);
+    let tiles = dir.join("tiles");
+    let path = |t: TileId, ext: &str| tiles.join(format!("{}/{}/{}.{ext}", t.zoom, t.x, t.y));
+    let save = |image: &image::RgbImage, p: PathBuf| {
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        image.save(p).expect("save");
+    };
+    let photo = image::open(&photo_path).expect("photo").to_rgb8();
+    save(
+        &image::imageops::thumbnail(&photo, 256, 256),
+        path(center, "png"),
+    );
+    let east = center.offset(1, 0).expect("tile");
+    let south = center.offset(0, 1).expect("tile");
+    let damaged = center.offset(1, 1).expect("tile");
+    save(
+        &image::RgbImage::from_pixel(64, 64, image::Rgb([40, 160, 50])),
+        path(east, "png"),
+    );
+    save(
+        &image::RgbImage::from_pixel(64, 64, image::Rgb([90, 90, 200])),
+        path(south, "png"),
+    );
+    std::fs::write(path(damaged, "jpg"), b"\xff\xd8 cut short").expect("write");
+    {
+        let state = h.state_mut().state_mut();
+        state.aerial_folder = Some(tiles.clone());
+        state.aerial_towers = TowerKind::Colour;
+        state.aerial_prior_weight = 0.0;
+    }
+    h.step();
+    h.get_by_label("Match aerial tiles").click();
+    h.step();
+    step_until(&mut h, "the ranked tiles", |app| {
+        app.aerial_view().is_some_and(|a| !a.busy())
+    });
+    let view = h.state().aerial_view().expect("a run");
+    assert_eq!(view.error, None);
+    let ranked: Vec<TileId> = view
+        .ranked
+        .as_ref()
+        .expect("ranked")
+        .iter()
+        .map(|r| r.tile())
+        .collect();
+    assert_eq!(ranked.len(), 3, "{ranked:?}");
+    assert_eq!(
+        ranked[0], center,
+        "the tile that looks like the photo is first"
+    );
+    assert_eq!(view.failed_tiles(), 1);
+    h.get_by_label_contains("1 of 4 tiles could not be had");
+    h.get_by_label("tile failed");
+    h.get_by_label_contains("Scored by colour histograms");
+
+    // Hovering a tile outlines it on the map; clicking flies the map to it.
+    h.get_by_label_contains("#2 ").hover();
+    h.step();
+    assert_eq!(
+        h.state().aerial_view().and_then(|a| a.hovered),
+        Some(ranked[1])
+    );
+    h.get_by_label_contains("#1 ").click();
+    h.step();
+    h.step();
+    assert_eq!(
+        h.state().aerial_view().and_then(|a| a.selected),
+        Some(center)
+    );
+    let memory = &h.state().state().map_memory;
+    assert_eq!(memory.zoom(), 16.0);
+    let at = memory
+        .detached()
+        .expect("the map left its default position");
+    let c = center.center();
+    assert!((at.y() - c.lat_deg).abs() < 1e-6 && (at.x() - c.lon_deg).abs() < 1e-6);
 }

@@ -213,17 +213,6 @@ impl OnlineTiles {
         }
     }
 
-    /// ESRI World Imagery, cached where the map's aerial layer caches its tiles' siblings.
-    pub fn esri() -> Self {
-        Self::new(
-            "ESRI World Imagery (online)",
-            ESRI_WORLD_IMAGERY_URL,
-            ESRI_ATTRIBUTION,
-            crate::paths::user_cache_dir()
-                .map(|d| d.join("aerial-tiles").join("esri-world-imagery")),
-        )
-    }
-
     pub fn url(&self, tile: TileId) -> String {
         self.url_template
             .replace("{z}", &tile.zoom.to_string())

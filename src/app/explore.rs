@@ -28,6 +28,8 @@ impl GeolensApp {
             ui.separator();
             self.selected_photo_ui(ui);
             ui.separator();
+            self.aerial_ui(ui);
+            ui.separator();
             self.model_status_ui(ui);
         });
     }

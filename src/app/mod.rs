@@ -2,6 +2,7 @@
 //! queue and the guessing game. It holds no model or geometry code: photos go to the
 //! background [`Worker`], and heatmaps, markers and results come from the library.
 
+pub mod aerial;
 mod explore;
 pub mod game;
 mod panels;
@@ -89,6 +90,8 @@ enum DialogPurpose {
     Photos,
     /// The folder holding CLIP's tower.
     ModelFolder,
+    /// A folder of aerial tiles.
+    AerialFolder,
 }
 
 /// Which numbers the heatmap shows.
@@ -137,6 +140,9 @@ pub struct GeolensApp {
     game: game::GameView,
     screenshot: Option<ScreenshotJob>,
     frame_bench: Option<FrameBench>,
+    aerial: Option<aerial::AerialView>,
+    /// Matching runs asked for so far (each run's id).
+    aerial_requests: u64,
 }
 
 /// `--bench-frames`: moves the map every frame and times the frames.
@@ -270,6 +276,8 @@ impl GeolensApp {
                 last: None,
                 frame_ms: Vec::new(),
             }),
+            aerial: None,
+            aerial_requests: 0,
         };
         if !options.photos.is_empty() {
             app.open_photos(options.photos.into_iter().map(PhotoSource::File).collect());
@@ -315,6 +323,16 @@ impl GeolensApp {
         &self.state
     }
 
+    /// The settings, to change (tests set what a person would pick in the panels).
+    pub fn state_mut(&mut self) -> &mut AppState {
+        &mut self.state
+    }
+
+    /// The latest aerial matching run.
+    pub fn aerial_view(&self) -> Option<&aerial::AerialView> {
+        self.aerial.as_ref()
+    }
+
     pub fn game(&self) -> &game::GameView {
         &self.game
     }
@@ -322,6 +340,11 @@ impl GeolensApp {
     /// Applies what the worker sent since the last frame.
     fn poll_worker(&mut self) {
         for event in self.worker.poll() {
+            if let Some(view) = &mut self.aerial
+                && view.apply(&event)
+            {
+                continue;
+            }
             if self.game.handles(&event) {
                 self.game.apply(&event);
                 continue;
@@ -418,6 +441,11 @@ impl GeolensApp {
                         self.reload_model();
                     }
                 }
+                DialogPurpose::AerialFolder => {
+                    if let Some(dir) = paths.into_iter().next() {
+                        self.state.aerial_folder = Some(dir);
+                    }
+                }
             }
         }
         if self.state.mode == Mode::Game && !sources.is_empty() {
@@ -437,6 +465,7 @@ impl GeolensApp {
         let start = match purpose {
             DialogPurpose::Photos => self.state.last_folder.clone(),
             DialogPurpose::ModelFolder => self.state.model_dir.clone(),
+            DialogPurpose::AerialFolder => self.state.aerial_folder.clone(),
         };
         let spawned = std::thread::Builder::new()
             .name("geolens-dialog".into())
@@ -450,7 +479,9 @@ impl GeolensApp {
                         .add_filter("Photos", &crate::photo::PHOTO_EXTENSIONS)
                         .pick_files()
                         .unwrap_or_default(),
-                    DialogPurpose::ModelFolder => dialog.pick_folder().into_iter().collect(),
+                    DialogPurpose::ModelFolder | DialogPurpose::AerialFolder => {
+                        dialog.pick_folder().into_iter().collect()
+                    }
                 };
                 let _ = tx.send(picked);
             });
@@ -617,6 +648,12 @@ impl GeolensApp {
             Mode::Explore => self.explore_markers(),
             Mode::Game => self.game.markers(),
         };
+        let outlines = match (&self.aerial, self.state.mode) {
+            (Some(view), Mode::Explore) if Some(view.photo) == self.photos.selected_id() => {
+                view.outlines()
+            }
+            _ => Vec::new(),
+        };
         let mut clicked = None;
         let fallback_center = lat_lon(25.0, 10.0);
         let mut map = Map::new(
@@ -641,6 +678,7 @@ impl GeolensApp {
         map = map.with_plugin(MarkersPlugin {
             pins: &pins,
             lines: &lines,
+            outlines: &outlines,
             clicked: (self.state.mode == Mode::Game).then_some(&mut clicked),
         });
         let response = ui.add(map);
@@ -744,7 +782,10 @@ impl eframe::App for GeolensApp {
             ctx.request_repaint();
         }
         egui::CentralPanel::no_frame().show(ui, |ui| self.map_ui(ui));
-        if self.photos.busy() || self.model.fetch.is_some() {
+        if self.photos.busy()
+            || self.model.fetch.is_some()
+            || self.aerial.as_ref().is_some_and(|a| a.busy())
+        {
             ctx.request_repaint_after(std::time::Duration::from_millis(100));
         }
         if let Some(bench) = &mut self.frame_bench {

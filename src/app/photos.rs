@@ -209,7 +209,13 @@ impl PhotoQueue {
                 entry.occlusion_progress = None;
                 None
             }
-            Event::Model(_) | Event::Fetching(_) | Event::Fetched(_) => None,
+            Event::Model(_)
+            | Event::Fetching(_)
+            | Event::Fetched(_)
+            | Event::AerialStarted { .. }
+            | Event::AerialTile { .. }
+            | Event::AerialRanked { .. }
+            | Event::AerialFailed { .. } => None,
         }
     }
 }

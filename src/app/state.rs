@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 use walkers::MapMemory;
 
+use crate::aerial::{CandidateOptions, TileChoice, TowerKind};
 use crate::geo::geocells::Granularity;
 use crate::map::heatmap::HeatmapStyle;
 use crate::map::online::OnlineLayer;
@@ -76,6 +77,27 @@ pub struct AppState {
     /// Seconds per game round (0: no timer).
     pub game_timer_s: u32,
     pub game_rounds: usize,
+    /// Aerial tiles for matching: a folder of `ZOOM/X/Y.jpg` tiles (first choice)...
+    pub aerial_folder: Option<PathBuf>,
+    /// ...or, when the user allowed it, ESRI World Imagery fetched online.
+    pub aerial_online: bool,
+    pub aerial_candidates: CandidateOptions,
+    pub aerial_prior_weight: f64,
+    pub aerial_towers: TowerKind,
+}
+
+impl AppState {
+    /// Where aerial tiles come from, as set; `None` when neither is set.
+    pub fn aerial_tiles(&self) -> Option<TileChoice> {
+        match (&self.aerial_folder, self.aerial_online) {
+            (Some(dir), _) => Some(TileChoice::Folder(dir.clone())),
+            (None, true) => Some(TileChoice::Online {
+                url: None,
+                cache_dir: None,
+            }),
+            (None, false) => None,
+        }
+    }
 }
 
 impl Default for AppState {
@@ -100,6 +122,11 @@ impl Default for AppState {
             mode: Mode::Explore,
             game_timer_s: 0,
             game_rounds: 5,
+            aerial_folder: None,
+            aerial_online: false,
+            aerial_candidates: CandidateOptions::default(),
+            aerial_prior_weight: crate::aerial::rank::DEFAULT_PRIOR_WEIGHT,
+            aerial_towers: TowerKind::Clip,
         }
     }
 }
@@ -134,5 +161,30 @@ mod tests {
         assert!(!old.show_heatmap);
         assert_eq!(old.online_layer, OnlineLayer::Off);
         assert_eq!(old.theme, ThemeChoice::System);
+        assert_eq!(
+            old.aerial_tiles(),
+            None,
+            "no tiles are fetched unless asked"
+        );
+        let online = AppState {
+            aerial_online: true,
+            ..AppState::default()
+        };
+        assert_eq!(
+            online.aerial_tiles(),
+            Some(TileChoice::Online {
+                url: None,
+                cache_dir: None,
+            })
+        );
+        let both = AppState {
+            aerial_folder: Some(PathBuf::from("/tiles")),
+            ..online
+        };
+        assert_eq!(
+            both.aerial_tiles(),
+            Some(TileChoice::Folder(PathBuf::from("/tiles"))),
+            "a folder is used before the network"
+        );
     }
 }

@@ -12,7 +12,7 @@ use super::photos::load_predictor;
 use crate::aerial::candidates::{CandidateOptions, candidate_tiles};
 use crate::aerial::eval::{PairReport, evaluate, read_pairs, write_histogram_png};
 use crate::aerial::rank::{RankedTile, rank_tiles};
-use crate::aerial::source::{ONLINE_PARALLEL, OnlineTiles, TileFolder, TileSource, fetch_tiles};
+use crate::aerial::source::{ONLINE_PARALLEL, fetch_tiles};
 use crate::aerial::towers::{ClipTowers, ColourTowers, TwoTower};
 use crate::aerial::{AerialError, TileId};
 use crate::model::backend::BackendChoice;
@@ -24,24 +24,7 @@ impl From<AerialError> for CliError {
     }
 }
 
-/// Which towers score photo against tile.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TowerChoice {
-    /// CLIP's image tower on both sides (needs the CLIP weights).
-    Clip,
-    /// Colour histograms: a baseline that needs no weights.
-    Colour,
-}
-
-/// Where the tiles come from.
-#[derive(Debug, Clone, PartialEq)]
-pub enum TileChoice {
-    Folder(PathBuf),
-    /// ESRI World Imagery, or another `{z}/{x}/{y}` URL.
-    Online {
-        url: Option<String>,
-    },
-}
+pub use crate::aerial::{TileChoice, TowerKind as TowerChoice};
 
 #[derive(Debug, Clone)]
 pub struct MatchOptions {
@@ -53,19 +36,6 @@ pub struct MatchOptions {
     pub json: bool,
     pub model_dir: Option<PathBuf>,
     pub backend: BackendChoice,
-}
-
-pub fn tile_source(choice: &TileChoice) -> Result<Box<dyn TileSource>, CliError> {
-    Ok(match choice {
-        TileChoice::Folder(dir) => Box::new(TileFolder::open(dir)?),
-        TileChoice::Online { url: None } => Box::new(OnlineTiles::esri()),
-        TileChoice::Online { url: Some(url) } => Box::new(OnlineTiles::new(
-            "online tiles",
-            url.clone(),
-            format!("Tiles from {url}"),
-            crate::paths::user_cache_dir().map(|d| d.join("aerial-tiles").join("custom")),
-        )),
-    })
 }
 
 #[derive(serde::Serialize)]
@@ -88,7 +58,7 @@ pub fn match_photo(options: &MatchOptions, out: &mut dyn Write) -> Result<usize,
         ));
     }
     let photo = decode_photo(&options.photo).map_err(|e| CliError::Usage(e.to_string()))?;
-    let source = tile_source(&options.tiles)?;
+    let source = options.tiles.open()?;
     let predictor = load_predictor(options.model_dir.as_deref(), options.backend)?;
     let (prediction, _) = predictor.predict_photo_guarded(&photo)?;
     let available = source.available();

@@ -21,6 +21,15 @@ pub struct GreatCircle {
     pub color: Color32,
 }
 
+/// A map tile's outline (its corners; Mercator keeps it a screen-aligned rectangle).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TileOutline {
+    pub north_west: LatLonDeg,
+    pub south_east: LatLonDeg,
+    pub color: Color32,
+    pub width: f32,
+}
+
 /// Screen-space polylines of a great circle: split where it crosses the antimeridian, so no
 /// segment is drawn across the whole map.
 pub fn great_circle_pieces(line: &GreatCircle) -> Vec<Vec<(f64, f64)>> {
@@ -49,6 +58,7 @@ pub fn great_circle_pieces(line: &GreatCircle) -> Vec<Vec<(f64, f64)>> {
 pub struct MarkersPlugin<'a> {
     pub pins: &'a [Pin],
     pub lines: &'a [GreatCircle],
+    pub outlines: &'a [TileOutline],
     pub clicked: Option<&'a mut Option<LatLonDeg>>,
 }
 
@@ -65,6 +75,18 @@ impl Plugin for MarkersPlugin<'_> {
             let v = projector.project(lat_lon(lat, lon));
             pos2(v.x, v.y)
         };
+        for outline in self.outlines {
+            let rect = egui::Rect::from_two_pos(
+                screen(outline.north_west.lat_deg, outline.north_west.lon_deg),
+                screen(outline.south_east.lat_deg, outline.south_east.lon_deg),
+            );
+            painter.rect_stroke(
+                rect,
+                0.0,
+                Stroke::new(outline.width, outline.color),
+                egui::StrokeKind::Middle,
+            );
+        }
         for line in self.lines {
             for piece in great_circle_pieces(line) {
                 let points = piece.iter().map(|&(lat, lon)| screen(lat, lon)).collect();
