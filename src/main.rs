@@ -111,6 +111,9 @@ struct GuiArgs {
     /// Do not load or save settings.
     #[arg(long)]
     ephemeral: bool,
+    /// Folder of aerial tiles (ZOOM/X/Y.jpg) to match photos against.
+    #[arg(long, value_name = "DIR")]
+    aerial_tiles: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -342,6 +345,11 @@ fn run_gui(args: GuiArgs, model: Option<geolens::worker::ModelConfig>) -> Result
             bail!("{}: no such file", photo.display());
         }
     }
+    if let Some(dir) = &args.aerial_tiles
+        && !dir.is_dir()
+    {
+        bail!("--aerial-tiles {}: no such folder", dir.display());
+    }
     app::run(LaunchOptions {
         heatmap_scores,
         photos: args.photos,
@@ -355,6 +363,7 @@ fn run_gui(args: GuiArgs, model: Option<geolens::worker::ModelConfig>) -> Result
         ephemeral,
         model,
         game_history: None,
+        aerial_folder: args.aerial_tiles,
     })?;
     Ok(())
 }

@@ -63,6 +63,8 @@ pub struct LaunchOptions {
     pub model: Option<ModelConfig>,
     /// Where game history is kept (`None`: the user data folder).
     pub game_history: Option<PathBuf>,
+    /// Aerial tile folder for matching, instead of the saved one.
+    pub aerial_folder: Option<PathBuf>,
 }
 
 impl Default for LaunchOptions {
@@ -80,6 +82,7 @@ impl Default for LaunchOptions {
             ephemeral: false,
             model: None,
             game_history: None,
+            aerial_folder: None,
         }
     }
 }
@@ -230,6 +233,9 @@ impl GeolensApp {
         }
         if let Some(g) = options.granularity {
             state.granularity = g;
+        }
+        if let Some(dir) = options.aerial_folder.clone() {
+            state.aerial_folder = Some(dir);
         }
         if let Some(mode) = options.mode {
             state.mode = mode;
