@@ -926,4 +926,97 @@ mod tests {
         assert!(ranked.windows(2).all(|w| w[0].score >= w[1].score));
         let _ = std::fs::remove_dir_all(&tower);
     }
+
+    #[test]
+    fn a_tile_server_that_never_answers_holds_up_neither_predictions_nor_a_new_run() {
+        let tower =
+            std::env::temp_dir().join(format!("geolens-worker-hang-{}", std::process::id()));
+        crate::testing::write_test_clip_tower(&tower, crate::testing::TestTower::default(), 5)
+            .expect("tower");
+        let worker = Worker::spawn(
+            ModelConfig {
+                model_dir: Some(tower.clone()),
+                backend: BackendChoice::Cpu,
+                gallery_cache: Some(crate::testing::shared_gallery_cache_dir()),
+            },
+            || (),
+        );
+        let photos = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/photos");
+        worker.send(Request::Photo {
+            id: 1,
+            source: PhotoSource::File(photos.join("coffee.png")),
+        });
+        let mut prediction = None;
+        wait_for(&worker, |e| {
+            if let Event::Predicted { prediction: p, .. } = e {
+                prediction = Some(p.clone());
+            }
+            prediction.is_some()
+        });
+        let prediction = prediction.expect("predicted");
+        // Connections are accepted by the kernel and then never answered.
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!(
+            "http://{}/{{z}}/{{x}}/{{y}}",
+            silent.local_addr().expect("addr")
+        );
+        let settings = MatchSettings {
+            tiles: crate::aerial::TileChoice::Online {
+                url: Some(url),
+                cache_dir: Some(tower.join("tile-cache")),
+            },
+            candidates: crate::aerial::CandidateOptions::default(),
+            prior_weight: 0.5,
+            towers: TowerKind::Colour,
+        };
+        worker.send(Request::MatchTiles {
+            id: 1,
+            request: 1,
+            prediction: prediction.clone(),
+            settings: settings.clone(),
+        });
+        wait_for(&worker, |e| {
+            matches!(e, Event::AerialStarted { request: 1, .. })
+        });
+        // While those downloads hang, the next photo is predicted...
+        worker.send(Request::Photo {
+            id: 2,
+            source: PhotoSource::File(photos.join("rocket.jpg")),
+        });
+        let events = wait_for(&worker, |e| matches!(e, Event::Predicted { id: 2, .. }));
+        assert!(
+            events
+                .iter()
+                .all(|e| !matches!(e, Event::AerialTile { .. } | Event::AerialRanked { .. })),
+            "nothing came back from the silent server"
+        );
+        // ...and a new run (from a folder) starts and finishes at once.
+        let folder = tower.join("tiles");
+        let tile =
+            crate::aerial::candidates::candidate_tiles(&prediction, &settings.candidates, None)
+                .expect("candidates")[0]
+                .tile;
+        let path = folder.join(format!("{tile}.png"));
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        RgbImage::from_pixel(8, 8, image::Rgb([1, 2, 3]))
+            .save(&path)
+            .expect("save");
+        worker.send(Request::MatchTiles {
+            id: 1,
+            request: 2,
+            prediction,
+            settings: MatchSettings {
+                tiles: crate::aerial::TileChoice::Folder(folder),
+                ..settings
+            },
+        });
+        let events = wait_for(&worker, |e| {
+            matches!(e, Event::AerialRanked { request: 2, .. })
+        });
+        assert!(events.iter().any(
+            |e| matches!(e, Event::AerialRanked { request: 2, ranked, .. } if ranked.len() == 1)
+        ));
+        drop(silent);
+        let _ = std::fs::remove_dir_all(&tower);
+    }
 }

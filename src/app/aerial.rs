@@ -239,6 +239,21 @@ impl GeolensApp {
              chosen, is used instead.",
         );
         ui.horizontal(|ui| {
+            let options = &mut self.state.aerial_candidates;
+            ui.label("At most");
+            ui.add(egui::DragValue::new(&mut options.max_tiles).range(1..=200))
+                .on_hover_text(
+                    "Each tile goes through CLIP's tower: about 2 s a tile on a 2-core CPU, \
+                     milliseconds on a GPU",
+                );
+            ui.label("tiles at zoom");
+            ui.add(
+                egui::DragValue::new(&mut options.zoom).range(
+                    crate::aerial::candidates::MIN_ZOOM..=crate::aerial::candidates::MAX_ZOOM,
+                ),
+            );
+        });
+        ui.horizontal(|ui| {
             ui.label("Scored by");
             egui::ComboBox::new("aerial_towers", "")
                 .selected_text(tower_label(self.state.aerial_towers))
