@@ -227,7 +227,11 @@ fn match_ranks_the_folder_tiles_near_the_predicted_places() {
     // With the CLIP towers (here the stand-in tower) the same command runs end to end.
     let o = run(&["--towers", "clip"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(stdout(&o).contains("for photo and tile"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("on photo and tile alike"),
+        "{}",
+        stdout(&o)
+    );
 
     // No tiles near the places: a one-line error.
     let elsewhere = dir.join("elsewhere");

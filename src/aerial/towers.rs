@@ -65,7 +65,8 @@ impl<'a> ClipTowers<'a> {
 impl TwoTower for ClipTowers<'_> {
     fn describe(&self) -> String {
         format!(
-            "{} for photo and tile (shared, pretrained: Where-CNN's baseline)",
+            "{} on photo and tile alike (shared parameters, not trained for matching: \
+             Where-CNN's baseline)",
             self.predictor.tower_description()
         )
     }

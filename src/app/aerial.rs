@@ -113,7 +113,8 @@ impl AerialView {
         true
     }
 
-    /// Outlines for the map: every tile faintly, the hovered one bright, the chosen one bold.
+    /// Outlines for the map: every tile faintly, the hovered one bright, the chosen one bold and
+    /// filled with its picture.
     pub fn outlines(&self) -> Vec<TileOutline> {
         let tiles: Vec<TileId> = match &self.ranked {
             Some(r) => r.iter().map(|t| t.tile()).collect(),
@@ -130,11 +131,19 @@ impl AerialView {
                     (Color32::from_white_alpha(140), 1.0)
                 };
                 let (north_west, south_east) = tile.corners();
+                // The chosen tile is drawn in place, so that photo, tile and map line up.
+                let image = match self.tiles.get(&tile) {
+                    Some(TileState::Loaded {
+                        texture: Some(t), ..
+                    }) if Some(tile) == self.selected => Some(t.id()),
+                    _ => None,
+                };
                 TileOutline {
                     north_west,
                     south_east,
                     color,
                     width,
+                    image,
                 }
             })
             .collect()

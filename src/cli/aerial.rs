@@ -18,12 +18,6 @@ use crate::aerial::{AerialError, TileId};
 use crate::model::backend::BackendChoice;
 use crate::photo::decode::decode_photo;
 
-impl From<AerialError> for CliError {
-    fn from(e: AerialError) -> Self {
-        CliError::Usage(e.to_string())
-    }
-}
-
 pub use crate::aerial::{TileChoice, TowerKind as TowerChoice};
 
 #[derive(Debug, Clone)]

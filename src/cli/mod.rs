@@ -23,6 +23,8 @@ pub enum CliError {
     Backend(#[from] crate::model::backend::BackendError),
     #[error(transparent)]
     Eval(#[from] crate::eval::EvalError),
+    #[error(transparent)]
+    Aerial(#[from] crate::aerial::AerialError),
     #[error("{}: {source}", path.display())]
     Io {
         path: PathBuf,

@@ -28,6 +28,8 @@ pub struct TileOutline {
     pub south_east: LatLonDeg,
     pub color: Color32,
     pub width: f32,
+    /// The tile's own picture, drawn inside the outline.
+    pub image: Option<egui::TextureId>,
 }
 
 /// Screen-space polylines of a great circle: split where it crosses the antimeridian, so no
@@ -80,6 +82,10 @@ impl Plugin for MarkersPlugin<'_> {
                 screen(outline.north_west.lat_deg, outline.north_west.lon_deg),
                 screen(outline.south_east.lat_deg, outline.south_east.lon_deg),
             );
+            if let Some(texture) = outline.image {
+                let uv = egui::Rect::from_min_max(pos2(0.0, 0.0), pos2(1.0, 1.0));
+                painter.image(texture, rect, uv, Color32::WHITE);
+            }
             painter.rect_stroke(
                 rect,
                 0.0,
