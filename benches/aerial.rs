@@ -9,39 +9,20 @@
 //! `GEOLENS_BENCH_RUNS` sets the timed runs of the fast stages (default 5); the tower runs once
 //! after a warm-up.
 
+mod common;
+
 use std::hint::black_box;
 use std::time::Instant;
 
 use burn::tensor::Device;
+use common::{bench_runs, ms, on_each_backend, shipped_geolocator, time};
 use geolens::aerial::candidates::{CandidateOptions, candidate_tiles};
 use geolens::aerial::rank::rank_tiles;
 use geolens::aerial::source::{OnlineTiles, TileFolder, TileSource, fetch_tiles};
 use geolens::aerial::towers::{ClipTowers, EMBED_BATCH, TwoTower};
-use geolens::model::backend::{BackendChoice, BackendKind, list_adapters, select_backend};
 use geolens::model::clip::vision::ClipVisionConfig;
-use geolens::model::geoclip::gallery::{
-    GALLERY_FILE, cache_file_name, default_cache_dir, load_gallery, load_or_compute,
-};
-use geolens::model::geoclip::weights::{default_model_dir, load_heads};
-use geolens::predict::{Geolocator, Predictor};
+use geolens::predict::Predictor;
 use image::RgbImage;
-
-fn ms(t: Instant) -> f64 {
-    t.elapsed().as_secs_f64() * 1e3
-}
-
-fn time(runs: usize, mut f: impl FnMut()) -> f64 {
-    f();
-    let mut v: Vec<f64> = (0..runs)
-        .map(|_| {
-            let t = Instant::now();
-            f();
-            ms(t)
-        })
-        .collect();
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
 
 /// A 256 px tile of seeded noise, JPEG-encoded like a real aerial tile.
 fn noise_jpeg(seed: u32) -> Vec<u8> {
@@ -64,21 +45,7 @@ fn noise_jpeg(seed: u32) -> Vec<u8> {
 }
 
 fn bench_on(label: &str, device: &Device, runs: usize) {
-    let dir = default_model_dir();
-    let heads = load_heads(&dir, device).expect("shipped heads");
-    let gallery_path = dir.join(GALLERY_FILE);
-    let points = load_gallery(&gallery_path).expect("gallery");
-    let cache_name = cache_file_name(&dir, &gallery_path).expect("hash");
-    let (embeddings, _) = load_or_compute(
-        &heads.location,
-        &points,
-        default_cache_dir().as_deref(),
-        &cache_name,
-        device,
-        |_, _| (),
-    )
-    .expect("gallery");
-    let geolocator = Geolocator::from_parts(heads, points, &embeddings, device).expect("fits");
+    let (geolocator, _, _) = shipped_geolocator(device);
     let features: Vec<f32> = (0..768)
         .map(|i| ((i * 37 % 101) as f32 - 50.0) / 50.0)
         .collect();
@@ -184,28 +151,6 @@ fn bench_on(label: &str, device: &Device, runs: usize) {
 }
 
 fn main() {
-    let runs: usize = std::env::var("GEOLENS_BENCH_RUNS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(5)
-        .max(1);
-    let cpu = select_backend(BackendChoice::Cpu).expect("cpu");
-    bench_on(&format!("CPU: {}", cpu.description), &cpu.device, runs);
-    let hardware = list_adapters().iter().any(|a| {
-        !matches!(
-            a.device_type,
-            burn::tensor::wgpu::wgpu::DeviceType::Cpu | burn::tensor::wgpu::wgpu::DeviceType::Other
-        )
-    });
-    if hardware {
-        match select_backend(BackendChoice::Gpu) {
-            Ok(gpu) if gpu.kind == BackendKind::Gpu => {
-                bench_on(&gpu.description, &gpu.device, runs)
-            }
-            Ok(_) => {}
-            Err(e) => println!("\nGPU: {e}"),
-        }
-    } else {
-        println!("\nGPU: no hardware adapter found; GPU figures skipped");
-    }
+    let runs = bench_runs();
+    on_each_backend(|label, device| bench_on(label, device, runs));
 }

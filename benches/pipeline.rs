@@ -9,52 +9,17 @@
 //! `GEOLENS_BENCH_RUNS` sets how many timed runs per stage (default 5; the first, untimed run
 //! warms caches and compiles GPU kernels).
 
+mod common;
+
 use std::hint::black_box;
 use std::path::Path;
-use std::time::Instant;
 
 use burn::tensor::{Device, Tensor, TensorData};
+use common::{bench_runs, on_each_backend, peak_rss_mb, shipped_geolocator, time};
 use geolens::geo::geocells::Granularity;
-use geolens::model::backend::{BackendChoice, BackendKind, list_adapters, select_backend};
 use geolens::model::clip::vision::ClipVisionConfig;
-use geolens::model::geoclip::gallery::{
-    GALLERY_FILE, cache_file_name, default_cache_dir, load_gallery, load_or_compute,
-};
-use geolens::model::geoclip::weights::{default_model_dir, load_heads};
 use geolens::photo::decode::decode_photo;
 use geolens::photo::preprocess::clip_pixels;
-use geolens::predict::Geolocator;
-
-fn ms(t: Instant) -> f64 {
-    t.elapsed().as_secs_f64() * 1e3
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
-/// Runs `f` once untimed, then `runs` times; the median in ms.
-fn time(runs: usize, mut f: impl FnMut()) -> f64 {
-    f();
-    median(
-        (0..runs)
-            .map(|_| {
-                let t = Instant::now();
-                f();
-                ms(t)
-            })
-            .collect(),
-    )
-}
-
-/// Peak resident memory of this process so far, in MB (Linux).
-fn peak_rss_mb() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb / 1e3)
-}
 
 fn bench_on(label: &str, device: &Device, runs: usize) {
     let photo_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/photos/rocket.jpg");
@@ -81,23 +46,7 @@ fn bench_on(label: &str, device: &Device, runs: usize) {
     });
     let features = tower.forward(input());
 
-    let dir = default_model_dir();
-    let heads = load_heads(&dir, device).expect("shipped heads");
-    let gallery_path = dir.join(GALLERY_FILE);
-    let points = load_gallery(&gallery_path).expect("shipped gallery");
-    let cache_name = cache_file_name(&dir, &gallery_path).expect("hash");
-    let t = Instant::now();
-    let (embeddings, outcome) = load_or_compute(
-        &heads.location,
-        &points,
-        default_cache_dir().as_deref(),
-        &cache_name,
-        device,
-        |_, _| (),
-    )
-    .expect("gallery");
-    let gallery_ms = ms(t);
-    let geolocator = Geolocator::from_parts(heads, points, &embeddings, device).expect("fits");
+    let (geolocator, gallery_ms, outcome) = shipped_geolocator(device);
     let heads_ms = time(runs, || {
         black_box(
             geolocator
@@ -148,28 +97,6 @@ fn bench_on(label: &str, device: &Device, runs: usize) {
 }
 
 fn main() {
-    let runs: usize = std::env::var("GEOLENS_BENCH_RUNS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(5)
-        .max(1);
-    let cpu = select_backend(BackendChoice::Cpu).expect("cpu");
-    bench_on(&format!("CPU: {}", cpu.description), &cpu.device, runs);
-    let hardware = list_adapters().iter().any(|a| {
-        !matches!(
-            a.device_type,
-            burn::tensor::wgpu::wgpu::DeviceType::Cpu | burn::tensor::wgpu::wgpu::DeviceType::Other
-        )
-    });
-    if hardware {
-        match select_backend(BackendChoice::Gpu) {
-            Ok(gpu) if gpu.kind == BackendKind::Gpu => {
-                bench_on(&gpu.description, &gpu.device, runs)
-            }
-            Ok(_) => {}
-            Err(e) => println!("\nGPU: {e}"),
-        }
-    } else {
-        println!("\nGPU: no hardware adapter found; GPU figures skipped");
-    }
+    let runs = bench_runs();
+    on_each_backend(|label, device| bench_on(label, device, runs));
 }

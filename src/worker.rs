@@ -815,10 +815,11 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
-    #[test]
-    fn tiles_that_fail_online_are_reported_one_by_one_and_the_rest_are_ranked() {
+    /// A worker on the stand-in tower (written to a scratch folder, returned) and its
+    /// prediction for `coffee.png`, photo 1.
+    fn worker_with_a_prediction(name: &str) -> (Worker, Box<Prediction>, PathBuf) {
         let tower =
-            std::env::temp_dir().join(format!("geolens-worker-aerial-{}", std::process::id()));
+            std::env::temp_dir().join(format!("geolens-worker-{name}-{}", std::process::id()));
         crate::testing::write_test_clip_tower(&tower, crate::testing::TestTower::default(), 5)
             .expect("tower");
         let worker = Worker::spawn(
@@ -842,7 +843,12 @@ mod tests {
             }
             prediction.is_some()
         });
-        let prediction = prediction.expect("predicted");
+        (worker, prediction.expect("predicted"), tower)
+    }
+
+    #[test]
+    fn tiles_that_fail_online_are_reported_one_by_one_and_the_rest_are_ranked() {
+        let (worker, prediction, tower) = worker_with_a_prediction("aerial");
         let options = crate::aerial::CandidateOptions {
             max_tiles: 6,
             ..Default::default()
@@ -929,31 +935,8 @@ mod tests {
 
     #[test]
     fn a_tile_server_that_never_answers_holds_up_neither_predictions_nor_a_new_run() {
-        let tower =
-            std::env::temp_dir().join(format!("geolens-worker-hang-{}", std::process::id()));
-        crate::testing::write_test_clip_tower(&tower, crate::testing::TestTower::default(), 5)
-            .expect("tower");
-        let worker = Worker::spawn(
-            ModelConfig {
-                model_dir: Some(tower.clone()),
-                backend: BackendChoice::Cpu,
-                gallery_cache: Some(crate::testing::shared_gallery_cache_dir()),
-            },
-            || (),
-        );
+        let (worker, prediction, tower) = worker_with_a_prediction("hang");
         let photos = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/photos");
-        worker.send(Request::Photo {
-            id: 1,
-            source: PhotoSource::File(photos.join("coffee.png")),
-        });
-        let mut prediction = None;
-        wait_for(&worker, |e| {
-            if let Event::Predicted { prediction: p, .. } = e {
-                prediction = Some(p.clone());
-            }
-            prediction.is_some()
-        });
-        let prediction = prediction.expect("predicted");
         // Connections are accepted by the kernel and then never answered.
         let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let url = format!(
