@@ -205,6 +205,22 @@ fn match_ranks_the_folder_tiles_near_the_predicted_places() {
         .collect();
     assert!(distances[0] < 0.1 && distances[1] > 0.5, "{distances:?}");
     assert_eq!(json["attribution"], "Hand-made test tiles");
+    let best = &json["ranked"][0];
+    assert_eq!(best["rank"], 1);
+    let (lat, lon) = (
+        best["lat_deg"].as_f64().expect("lat"),
+        best["lon_deg"].as_f64().expect("lon"),
+    );
+    assert_eq!(
+        TileId::containing(
+            LatLonDeg {
+                lat_deg: lat,
+                lon_deg: lon
+            },
+            17
+        ),
+        second
+    );
     // Same inputs, same bytes out.
     assert_eq!(stdout(&run(&args)), stdout(&o));
 

@@ -33,13 +33,23 @@ pub struct MatchOptions {
 }
 
 #[derive(serde::Serialize)]
-struct MatchJson<'a> {
+struct MatchJson {
     photo: String,
     towers: String,
     source: String,
     attribution: String,
-    ranked: &'a [RankedTile],
+    ranked: Vec<RankedJson>,
     failed: Vec<String>,
+}
+
+/// One ranked tile with its centre, for people and scripts.
+#[derive(serde::Serialize)]
+struct RankedJson {
+    rank: usize,
+    #[serde(flatten)]
+    tile: RankedTile,
+    lat_deg: f64,
+    lon_deg: f64,
 }
 
 /// Ranks the tiles around the photo's most likely places. Returns how many tiles could not be
@@ -119,7 +129,19 @@ pub fn match_photo(options: &MatchOptions, out: &mut dyn Write) -> Result<usize,
             towers: towers.describe(),
             source: source.name(),
             attribution: source.attribution(),
-            ranked: &ranked,
+            ranked: ranked
+                .iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    let c = r.tile().center();
+                    RankedJson {
+                        rank: i + 1,
+                        tile: *r,
+                        lat_deg: c.lat_deg,
+                        lon_deg: c.lon_deg,
+                    }
+                })
+                .collect(),
             failed: failed.clone(),
         };
         let text =
