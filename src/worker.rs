@@ -12,9 +12,8 @@ use std::sync::{Arc, Mutex};
 
 use image::RgbImage;
 
-use crate::aerial::candidates::candidate_tiles;
 use crate::aerial::rank::{RankedTile, rank_tiles};
-use crate::aerial::source::{ONLINE_PARALLEL, fetch_tiles};
+use crate::aerial::source::{candidates_from, fetch_tiles, parallelism};
 use crate::aerial::towers::{ClipTowers, ColourTowers, TwoTower};
 use crate::aerial::{Candidate, MatchSettings, TileId, TowerKind};
 use crate::geo::geocells::Granularity;
@@ -471,14 +470,9 @@ fn model_thread(shared: &Arc<Shared>, events: &Sender<Event>, wake: &Arc<dyn Fn(
                     }),
                 }
             }
-            ModelJob::MatchTiles {
-                id: _,
-                request,
-                prediction,
-                settings,
-            } if shared.aerial_request.load(Ordering::SeqCst) != request => {
-                drop((prediction, settings));
-            }
+            // A newer matching run replaced this one: skip its remaining work.
+            ModelJob::MatchTiles { request, .. } | ModelJob::ScoreTiles { request, .. }
+                if shared.aerial_request.load(Ordering::SeqCst) != request => {}
             ModelJob::MatchTiles {
                 id,
                 request,
@@ -559,15 +553,7 @@ fn start_matching(
         Ok(s) => s,
         Err(e) => return send(failed(e.to_string())),
     };
-    let available = source.available();
-    let candidates = match candidate_tiles(prediction, &settings.candidates, available.as_deref()) {
-        Ok(c) if c.is_empty() => {
-            return send(failed(format!(
-                "{} has no tiles near the {} most likely places",
-                source.name(),
-                settings.candidates.places
-            )));
-        }
+    let candidates = match candidates_from(source.as_ref(), prediction, &settings.candidates) {
         Ok(c) => c,
         Err(e) => return send(failed(e.to_string())),
     };
@@ -577,11 +563,6 @@ fn start_matching(
         attribution: source.attribution(),
         candidates: candidates.clone(),
     });
-    let parallel = if available.is_some() {
-        4
-    } else {
-        ONLINE_PARALLEL
-    };
     let (shared, events, wake) = (shared.clone(), events.clone(), wake.clone());
     let spawned = std::thread::Builder::new()
         .name("geolens-tiles".into())
@@ -595,7 +576,7 @@ fn start_matching(
             fetch_tiles(
                 source.as_ref(),
                 &tiles,
-                parallel,
+                parallelism(source.as_ref()),
                 &|i, result| {
                     let result = result.map(Arc::new).map_err(|e| e.to_string());
                     if let (Ok(image), Ok(mut f)) = (&result, fetched.lock()) {
@@ -718,6 +699,7 @@ fn load(config: &ModelConfig, send: &dyn Fn(Event)) -> Option<Predictor> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::aerial::candidates::candidate_tiles;
 
     fn wait_for(worker: &Worker, mut done: impl FnMut(&Event) -> bool) -> Vec<Event> {
         let started = std::time::Instant::now();
@@ -976,9 +958,7 @@ mod tests {
         // ...and a new run (from a folder) starts and finishes at once.
         let folder = tower.join("tiles");
         let tile =
-            crate::aerial::candidates::candidate_tiles(&prediction, &settings.candidates, None)
-                .expect("candidates")[0]
-                .tile;
+            candidate_tiles(&prediction, &settings.candidates, None).expect("candidates")[0].tile;
         let path = folder.join(format!("{tile}.png"));
         std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
         RgbImage::from_pixel(8, 8, image::Rgb([1, 2, 3]))

@@ -303,6 +303,35 @@ impl TileSource for OnlineTiles {
     }
 }
 
+/// The candidate tiles of a prediction that `source` can give (see
+/// [`super::candidates::candidates_around`]); an error when there are none.
+pub fn candidates_from(
+    source: &dyn TileSource,
+    prediction: &crate::predict::Prediction,
+    options: &super::CandidateOptions,
+) -> Result<Vec<super::Candidate>, AerialError> {
+    let available = source.available();
+    let candidates = super::candidates::candidate_tiles(prediction, options, available.as_deref())?;
+    if candidates.is_empty() {
+        return Err(AerialError::Invalid(format!(
+            "{} has no tiles near the {} most likely places",
+            source.name(),
+            options.places
+        )));
+    }
+    Ok(candidates)
+}
+
+/// How many tiles to fetch at once: a few threads for a folder, [`ONLINE_PARALLEL`] for a
+/// server.
+pub fn parallelism(source: &dyn TileSource) -> usize {
+    if source.available().is_some() {
+        4
+    } else {
+        ONLINE_PARALLEL
+    }
+}
+
 /// Fetches `tiles` with at most `parallel` at once, calling `each(index, result)` as each one
 /// finishes (on the fetching threads); stops starting new ones once `cancelled()` is true.
 /// One tile's failure does not stop the others.

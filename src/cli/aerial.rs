@@ -9,10 +9,10 @@ use image::RgbImage;
 
 use super::CliError;
 use super::photos::load_predictor;
-use crate::aerial::candidates::{CandidateOptions, candidate_tiles};
+use crate::aerial::candidates::CandidateOptions;
 use crate::aerial::eval::{PairReport, evaluate, read_pairs, write_histogram_png};
 use crate::aerial::rank::{RankedTile, rank_tiles};
-use crate::aerial::source::{ONLINE_PARALLEL, fetch_tiles};
+use crate::aerial::source::{candidates_from, fetch_tiles, parallelism};
 use crate::aerial::towers::{ClipTowers, ColourTowers, TwoTower};
 use crate::aerial::{AerialError, TileId};
 use crate::model::backend::BackendChoice;
@@ -65,27 +65,14 @@ pub fn match_photo(options: &MatchOptions, out: &mut dyn Write) -> Result<usize,
     let source = options.tiles.open()?;
     let predictor = load_predictor(options.model_dir.as_deref(), options.backend)?;
     let (prediction, _) = predictor.predict_photo_guarded(&photo)?;
-    let available = source.available();
-    let candidates = candidate_tiles(&prediction, &options.candidates, available.as_deref())?;
-    if candidates.is_empty() {
-        return Err(CliError::Usage(format!(
-            "{} has no tiles near the {} most likely places",
-            source.name(),
-            options.candidates.places
-        )));
-    }
+    let candidates = candidates_from(source.as_ref(), &prediction, &options.candidates)?;
     let tiles: Vec<TileId> = candidates.iter().map(|c| c.tile).collect();
     let fetched: Mutex<Vec<Option<Result<RgbImage, AerialError>>>> =
         Mutex::new((0..tiles.len()).map(|_| None).collect());
-    let parallel = if available.is_some() {
-        4
-    } else {
-        ONLINE_PARALLEL
-    };
     fetch_tiles(
         source.as_ref(),
         &tiles,
-        parallel,
+        parallelism(source.as_ref()),
         &|i, r| {
             if let Ok(mut f) = fetched.lock() {
                 f[i] = Some(r);
