@@ -39,7 +39,24 @@ fn tile_error(tile: TileId, message: impl Into<String>) -> AerialError {
     }
 }
 
+/// Longest side of a tile that is read, in pixels (map tiles are 256 or 512).
+pub const MAX_TILE_PX: u32 = 2048;
+
+/// Decodes a tile, refusing (from its header, before any pixel is allocated) an image larger
+/// than a map tile.
 fn decode_tile(tile: TileId, bytes: &[u8], name: &str) -> Result<RgbImage, AerialError> {
+    let dimensions = image::ImageReader::new(std::io::Cursor::new(bytes))
+        .with_guessed_format()
+        .ok()
+        .and_then(|r| r.into_dimensions().ok());
+    if let Some((w, h)) = dimensions
+        && w.max(h) > MAX_TILE_PX
+    {
+        return Err(tile_error(
+            tile,
+            format!("{w}x{h} pixels is not a map tile (at most {MAX_TILE_PX} a side)"),
+        ));
+    }
     decode_photo_bytes(bytes, Path::new(name)).map_err(|e| tile_error(tile, e.to_string()))
 }
 
@@ -395,12 +412,16 @@ mod tests {
         write("17/100/200.png", &png_of([10, 200, 10]));
         write("16/50/100.jpg", b"not a jpeg");
         write("12/1/1.png", &png_of([1, 2, 3])); // too coarse: ignored
+        write(
+            "18/7/7.png",
+            &crate::testing::huge_png_header(30_000, 30_000),
+        );
         write("17/100/notes.txt", b"ignored");
         write("ATTRIBUTION.txt", b"Test tiles, public domain\nmore");
         let folder = TileFolder::open(&root).expect("opens");
         let tiles = folder.available().expect("finite");
         let t = |s: &str| s.parse::<TileId>().expect("tile");
-        assert_eq!(tiles, [t("16/50/100"), t("17/100/200")]);
+        assert_eq!(tiles, [t("16/50/100"), t("17/100/200"), t("18/7/7")]);
         assert_eq!(folder.attribution(), "Test tiles, public domain");
         let image = folder.fetch(t("17/100/200")).expect("reads");
         assert_eq!(image.get_pixel(3, 3).0, [10, 200, 10]);
@@ -409,6 +430,11 @@ mod tests {
             .expect_err("corrupt")
             .to_string();
         assert!(err.starts_with("tile 16/50/100:"), "{err}");
+        let err = folder.fetch(t("18/7/7")).expect_err("huge").to_string();
+        assert!(
+            err.contains("30000x30000 pixels is not a map tile"),
+            "{err}"
+        );
         let err = folder.fetch(t("18/1/1")).expect_err("missing").to_string();
         assert!(err.contains("not in the tile folder"), "{err}");
 
