@@ -13,7 +13,7 @@ use burn::tensor::{Tensor, TensorData};
 use geolens::geo::geocells::Granularity;
 use geolens::model::backend::cpu_device;
 use geolens::model::geoclip::gallery::{GALLERY_FILE, GalleryEmbeddings, load_gallery};
-use geolens::model::geoclip::scoring::{gallery_probabilities, top_k};
+use geolens::model::geoclip::scoring::top_k;
 use geolens::model::geoclip::weights::{default_model_dir, load_heads};
 use geolens::predict::Geolocator;
 
@@ -113,14 +113,11 @@ fn main() {
     );
     let queries = heads.image.forward(features.clone());
     let top5 = |e: &GalleryEmbeddings| -> (Vec<Vec<usize>>, Vec<Vec<f32>>) {
-        let probs = gallery_probabilities(
-            queries.clone(),
-            e.to_tensor_transposed(&device),
-            heads.scalars.logit_scale,
-        )
-        .into_data()
-        .try_to_vec::<f32>()
-        .expect("f32");
+        let probs = e
+            .to_matrix(&device, None)
+            .expect("fits")
+            .probabilities(queries.clone(), heads.scalars.logit_scale)
+            .expect("scores");
         probs
             .chunks(e.n)
             .map(|r| {
@@ -134,15 +131,15 @@ fn main() {
     };
 
     let mut times = Vec::new();
-    let gallery_unit_t = gallery.to_tensor_transposed(&device);
+    let matrix = gallery.to_matrix(&device, None).expect("fits");
     for q in 0..10 {
         let t = Instant::now();
-        let p = gallery_probabilities(
-            queries.clone().slice([q..q + 1, 0..512]),
-            gallery_unit_t.clone(),
-            heads.scalars.logit_scale,
-        );
-        let probs = p.into_data().try_to_vec::<f32>().expect("f32");
+        let probs = matrix
+            .probabilities(
+                queries.clone().slice([q..q + 1, 0..512]),
+                heads.scalars.logit_scale,
+            )
+            .expect("scores");
         black_box(top_k(&probs, 5));
         times.push(ms(t));
     }

@@ -14,10 +14,14 @@ use crate::geo::GeoError;
 use crate::geo::geocells::{GeoCells, Granularity};
 use crate::geo::partition::LatLonDeg;
 use crate::model::ModelError;
+use crate::model::backend::{
+    BackendChoice, BackendKind, SelectedBackend, cpu_backend, max_tensor_bytes,
+};
 use crate::model::clip::vision::ClipVision;
 use crate::model::clip::weights::{default_clip_dir, load_clip_vision};
+use crate::model::device_io::{read_floats, rows_per_buffer, wait_for, without_panics};
 use crate::model::geoclip::gallery::{self, CacheOutcome, GALLERY_FILE, GalleryEmbeddings};
-use crate::model::geoclip::scoring::{gallery_probabilities, top_k};
+use crate::model::geoclip::scoring::{GalleryMatrix, top_k};
 use crate::model::geoclip::weights::{GeoclipHeads, default_model_dir, load_heads};
 use crate::photo::preprocess::clip_pixels;
 use crate::scores::CellScore;
@@ -193,19 +197,22 @@ pub enum LoadStage {
 #[derive(Debug)]
 pub struct Geolocator {
     heads: GeoclipHeads,
-    gallery_unit_t: Tensor<2>,
+    gallery: GalleryMatrix,
     index: Arc<GalleryIndex>,
     device: Device,
+    max_tensor_bytes: Option<u64>,
     pub cache: CacheOutcome,
 }
 
 impl Geolocator {
     /// Loads the head records and gallery from `model_dir`, with gallery embeddings from
-    /// `cache_dir` (computed and cached there on the first run; always computed without one).
+    /// `cache_dir` (computed and cached there on the first run; always computed without one),
+    /// every tensor within `max_tensor_bytes` (`None`: no limit).
     pub fn load(
         model_dir: &Path,
         cache_dir: Option<&Path>,
         device: &Device,
+        max_tensor_bytes: Option<u64>,
         mut progress: impl FnMut(LoadStage),
     ) -> Result<Self, ModelError> {
         progress(LoadStage::Heads);
@@ -221,7 +228,8 @@ impl Geolocator {
             device,
             |done, total| progress(LoadStage::EmbeddingGallery { done, total }),
         )?;
-        let geolocator = Self::from_parts(heads, points, &embeddings, device)?;
+        let geolocator =
+            Self::from_parts_within(heads, points, &embeddings, device, max_tensor_bytes)?;
         progress(LoadStage::Ready);
         Ok(Self {
             cache,
@@ -229,12 +237,25 @@ impl Geolocator {
         })
     }
 
-    /// From already-loaded parts (tests and benches use a gallery subset).
+    /// From already-loaded parts (tests and benches use a gallery subset), within the
+    /// device's buffer limit ([`max_tensor_bytes`]).
     pub fn from_parts(
         heads: GeoclipHeads,
         points: Vec<LatLonDeg>,
         embeddings: &GalleryEmbeddings,
         device: &Device,
+    ) -> Result<Self, ModelError> {
+        Self::from_parts_within(heads, points, embeddings, device, max_tensor_bytes(device))
+    }
+
+    /// [`Self::from_parts`] with every tensor kept within `max_tensor_bytes` (`None`: no
+    /// limit).
+    pub fn from_parts_within(
+        heads: GeoclipHeads,
+        points: Vec<LatLonDeg>,
+        embeddings: &GalleryEmbeddings,
+        device: &Device,
+        max_tensor_bytes: Option<u64>,
     ) -> Result<Self, ModelError> {
         if embeddings.n != points.len() {
             return Err(ModelError::Shape(format!(
@@ -246,15 +267,22 @@ impl Geolocator {
         let index = GalleryIndex::new(points).map_err(|e| ModelError::Shape(e.to_string()))?;
         Ok(Self {
             heads,
-            gallery_unit_t: embeddings.to_tensor_transposed(device),
+            gallery: embeddings.to_matrix(device, max_tensor_bytes)?,
             index: Arc::new(index),
             device: device.clone(),
+            max_tensor_bytes,
             cache: CacheOutcome::Computed { written: false },
         })
     }
 
     pub fn gallery(&self) -> &GalleryIndex {
         &self.index
+    }
+
+    /// How many device buffers the gallery embeddings occupy (more than one where the device
+    /// limits a buffer to less than the gallery).
+    pub fn gallery_blocks(&self) -> usize {
+        self.gallery.block_count()
     }
 
     /// Predictions for a batch of CLIP ViT-L/14 image features (`[n, 768]`, one row a photo).
@@ -270,17 +298,10 @@ impl Geolocator {
             )));
         }
         let image_embeddings = self.heads.image.forward(clip_features);
-        let probabilities = gallery_probabilities(
-            image_embeddings,
-            self.gallery_unit_t.clone(),
-            self.heads.scalars.logit_scale,
-        );
-        let [n, n_gallery] = probabilities.dims();
-        let flat = probabilities
-            .into_data()
-            .try_into_vec::<f32>()
-            .map_err(|e| ModelError::Shape(format!("{e:?}")))?;
-        debug_assert_eq!(flat.len(), n * n_gallery);
+        let flat = self
+            .gallery
+            .probabilities(image_embeddings, self.heads.scalars.logit_scale)?;
+        let n_gallery = self.gallery.len();
         Ok(flat
             .chunks(n_gallery.max(1))
             .map(|row| Prediction {
@@ -451,7 +472,13 @@ pub struct Predictor {
     tower: ClipVision,
     geolocator: Geolocator,
     device: Device,
+    /// Photos per pass of the tower: as many as fit the device's buffers, at most
+    /// [`MAX_TOWER_BATCH`].
+    max_batch: usize,
 }
+
+/// The most photos sent through the tower in one pass (bounds host memory on the CPU).
+pub const MAX_TOWER_BATCH: usize = 16;
 
 impl Predictor {
     /// Loads the tower first (the part most often missing, so that its absence is reported
@@ -459,6 +486,16 @@ impl Predictor {
     pub fn load(
         dirs: &ModelDirs,
         device: &Device,
+        progress: impl FnMut(LoadStage),
+    ) -> Result<Self, ModelError> {
+        Self::load_within(dirs, device, max_tensor_bytes(device), progress)
+    }
+
+    /// [`Self::load`] with every tensor kept within `max_tensor_bytes` (`None`: no limit).
+    pub fn load_within(
+        dirs: &ModelDirs,
+        device: &Device,
+        max_tensor_bytes: Option<u64>,
         mut progress: impl FnMut(LoadStage),
     ) -> Result<Self, ModelError> {
         progress(LoadStage::Tower);
@@ -467,9 +504,53 @@ impl Predictor {
             &dirs.geoclip,
             dirs.gallery_cache.as_deref(),
             device,
+            max_tensor_bytes,
             &mut progress,
         )?;
         Self::from_parts(tower, geolocator, device)
+    }
+
+    /// Loads the model on `selected`. In `auto` mode a GPU that fails while loading or on a
+    /// first trial prediction hands the model over to the CPU, once, with the reason in the
+    /// returned backend's `fallback_notice`; an explicit choice fails loudly instead.
+    pub fn load_with_fallback(
+        dirs: &ModelDirs,
+        selected: SelectedBackend,
+        choice: BackendChoice,
+        mut progress: impl FnMut(LoadStage),
+    ) -> Result<(Self, SelectedBackend), ModelError> {
+        let may_fall_back = choice == BackendChoice::Auto && selected.kind == BackendKind::Gpu;
+        let attempt = without_panics(|| {
+            let predictor = Self::load_within(
+                dirs,
+                &selected.device,
+                selected.max_tensor_bytes,
+                &mut progress,
+            )?;
+            if may_fall_back {
+                predictor.trial_run()?;
+            }
+            Ok(predictor)
+        });
+        match attempt {
+            Ok(predictor) => Ok((predictor, selected)),
+            Err(e) if may_fall_back => {
+                let cpu = cpu_backend(Some(format!(
+                    "the GPU ({}) failed: {e}; running on the CPU instead",
+                    selected.description
+                )));
+                let predictor = Self::load(dirs, &cpu.device, progress)?;
+                Ok((predictor, cpu))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// One prediction of a plain grey photo: shows that the device runs the whole model.
+    fn trial_run(&self) -> Result<(), ModelError> {
+        let size = self.input_size_px();
+        let grey = RgbImage::from_pixel(size, size, image::Rgb([128, 128, 128]));
+        self.predict_photo(&grey).map(|_| ())
     }
 
     pub fn from_parts(
@@ -484,11 +565,23 @@ impl Predictor {
                  {expected} (it needs CLIP ViT-L/14)"
             )));
         }
+        let max_batch = rows_per_buffer(
+            "one photo in the CLIP tower",
+            tower.peak_bytes_per_image(),
+            MAX_TOWER_BATCH,
+            geolocator.max_tensor_bytes,
+        )?;
         Ok(Self {
             tower,
             geolocator,
             device: device.clone(),
+            max_batch,
         })
+    }
+
+    /// Photos per pass of the tower on this device.
+    pub fn max_batch(&self) -> usize {
+        self.max_batch
     }
 
     /// What model this is, for status lines.
@@ -510,16 +603,18 @@ impl Predictor {
         self.tower.image_size() as u32
     }
 
-    /// CLIP features `[n, 768]` of preprocessed pixels (`[n, 3, s, s]`, row-major).
+    /// CLIP features `[n, 768]` of preprocessed pixels (`[n, 3, s, s]`, row-major); `n` must
+    /// be at most [`Self::max_batch`].
     fn features(&self, pixels: Vec<f32>, n: usize) -> Tensor<2> {
+        debug_assert!(n <= self.max_batch);
         let s = self.tower.image_size();
         let input = Tensor::<4>::from_data(TensorData::new(pixels, [n, 3, s, s]), &self.device);
         self.tower.forward(input)
     }
 
     /// CLIP image features of images (one vector of [`ClipVision::projection_dim`] values
-    /// each), `batch` images per pass of the tower. Ground-to-aerial matching uses them for
-    /// both photos and aerial tiles.
+    /// each), `batch` images per pass of the tower (fewer where the device's buffers are
+    /// small). Ground-to-aerial matching uses them for both photos and aerial tiles.
     pub fn clip_embeddings(
         &self,
         images: &[&RgbImage],
@@ -528,13 +623,9 @@ impl Predictor {
         let size = self.input_size_px();
         let dim = self.tower.projection_dim().max(1);
         let mut out = Vec::with_capacity(images.len());
-        for chunk in images.chunks(batch.max(1)) {
+        for chunk in images.chunks(batch.clamp(1, self.max_batch)) {
             let pixels: Vec<f32> = chunk.iter().flat_map(|p| clip_pixels(p, size)).collect();
-            let flat = self
-                .features(pixels, chunk.len())
-                .into_data()
-                .try_into_vec::<f32>()
-                .map_err(|e| ModelError::Shape(format!("{e:?}")))?;
+            let flat = read_floats(self.features(pixels, chunk.len()))?;
             out.extend(flat.chunks(dim).map(<[f32]>::to_vec));
         }
         Ok(out)
@@ -553,35 +644,34 @@ impl Predictor {
         &self,
         photo: &RgbImage,
     ) -> Result<(Prediction, StageTimes), ModelError> {
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.predict_photo(photo)))
-            .unwrap_or_else(|panic| {
-                let what = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "unknown".into());
-                Err(ModelError::Shape(format!(
-                    "internal error in the model: {what}"
-                )))
-            })
+        without_panics(|| self.predict_photo(photo))
     }
 
-    /// Predicts a batch of photos in one pass of the tower; times are per batch.
+    /// Predicts photos, [`Self::max_batch`] at a time through the tower; times are per pass.
     pub fn predict_photos(
         &self,
         photos: &[&RgbImage],
     ) -> Result<Vec<(Prediction, StageTimes)>, ModelError> {
-        if photos.is_empty() {
-            return Ok(Vec::new());
+        let mut out = Vec::with_capacity(photos.len());
+        for batch in photos.chunks(self.max_batch) {
+            out.extend(self.predict_batch(batch)?);
         }
+        Ok(out)
+    }
+
+    /// One pass of the tower and the heads over photos that fit it.
+    fn predict_batch(
+        &self,
+        photos: &[&RgbImage],
+    ) -> Result<Vec<(Prediction, StageTimes)>, ModelError> {
         let started = Instant::now();
         let size = self.input_size_px();
         let pixels: Vec<f32> = photos.iter().flat_map(|p| clip_pixels(p, size)).collect();
         let preprocess_ms = ms_since(started);
         let started = Instant::now();
         let features = self.features(pixels, photos.len());
-        // Reading one value back waits for the device, so the tower's time is its own.
-        let _ = features.clone().slice([0..1, 0..1]).into_data();
+        // Waiting for the device here gives the tower's time its own figure.
+        wait_for(&features)?;
         let tower_ms = ms_since(started);
         let started = Instant::now();
         let predictions = self.geolocator.predict_features(features)?;
@@ -644,7 +734,7 @@ impl Predictor {
             .flat_map(|gy| (0..grid).map(move |gx| (gy, gx)))
             .collect();
         let mut drops = Vec::with_capacity(patches.len());
-        for chunk in patches.chunks(batch.max(1)) {
+        for chunk in patches.chunks(batch.clamp(1, self.max_batch)) {
             if cancelled() {
                 return Ok(None);
             }
@@ -831,6 +921,116 @@ mod tests {
             .occlusion_map(&photo, Granularity::Coarse, 3, 4, |_, _| (), || true)
             .expect("runs");
         assert!(cancelled.is_none());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_gpu_that_fails_while_loading_hands_over_to_the_cpu_in_auto_mode_only() {
+        let dir = std::env::temp_dir().join(format!("geolens-fallback-{}", std::process::id()));
+        crate::testing::write_test_clip_tower(&dir, crate::testing::TestTower::default(), 5)
+            .expect("write tower");
+        let dirs = ModelDirs {
+            geoclip: default_model_dir(),
+            clip: dir.clone(),
+            gallery_cache: Some(crate::testing::shared_gallery_cache_dir()),
+        };
+        // A "GPU" whose buffers cannot hold one gallery point (2,048 bytes).
+        let failing = SelectedBackend {
+            description: "GPU: a test adapter".into(),
+            kind: BackendKind::Gpu,
+            max_tensor_bytes: Some(1000),
+            ..cpu_backend(None)
+        };
+        let (predictor, used) =
+            Predictor::load_with_fallback(&dirs, failing.clone(), BackendChoice::Auto, |_| ())
+                .expect("falls back to the CPU");
+        assert_eq!(used.kind, BackendKind::Cpu);
+        let notice = used.fallback_notice.expect("says why");
+        assert!(
+            notice.contains("GPU: a test adapter")
+                && notice.contains("2048 bytes")
+                && notice.contains("1000 bytes")
+                && notice.ends_with("running on the CPU instead"),
+            "{notice}"
+        );
+        let grey = RgbImage::from_pixel(40, 30, image::Rgb([90, 120, 200]));
+        assert!(predictor.predict_photo(&grey).is_ok());
+        // Asked for the GPU by name, the same failure is an error naming the limit.
+        let err = Predictor::load_with_fallback(&dirs, failing, BackendChoice::Gpu, |_| ())
+            .expect_err("no fallback for --backend gpu");
+        assert!(
+            matches!(
+                err,
+                ModelError::DeviceLimit {
+                    limit_bytes: 1000,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn photos_go_through_the_tower_in_batches_that_fit_the_device() {
+        let dir = std::env::temp_dir().join(format!("geolens-batches-{}", std::process::id()));
+        crate::testing::write_test_clip_tower(&dir, crate::testing::TestTower::default(), 7)
+            .expect("write tower");
+        let device = cpu_device();
+        let tower = load_clip_vision(&dir, &device).expect("loads");
+        let peak = tower.peak_bytes_per_image();
+        let heads = load_heads(&default_model_dir(), &device).expect("shipped heads");
+        let f = fixture();
+        let points = f.gallery_points();
+        let embeddings = GalleryEmbeddings::compute(&heads.location, &points, &device, |_, _| ())
+            .expect("embeds");
+        // Room for two photos at a time in the tower (three passes for five photos), and nine
+        // gallery points a block.
+        let limit = Some(2 * peak);
+        let geolocator = Geolocator::from_parts_within(heads, points, &embeddings, &device, limit)
+            .expect("fits");
+        let small = Predictor::from_parts(tower, geolocator, &device).expect("fits");
+        assert_eq!(small.max_batch(), 2);
+        assert_eq!(small.geolocator().gallery_blocks(), 4000usize.div_ceil(9));
+        let (whole, _) = subset_geolocator();
+        let tower = load_clip_vision(&dir, &device).expect("loads");
+        let unlimited = Predictor::from_parts(tower, whole, &device).expect("fits");
+        assert_eq!(unlimited.max_batch(), MAX_TOWER_BATCH);
+        let photos: Vec<RgbImage> = (0..5u8)
+            .map(|i| RgbImage::from_pixel(50, 40, image::Rgb([40 * i, 200 - 30 * i, 90])))
+            .collect();
+        let refs: Vec<&RgbImage> = photos.iter().collect();
+        let a = small.predict_photos(&refs).expect("predicts in passes");
+        let b = unlimited
+            .predict_photos(&refs)
+            .expect("predicts in one pass");
+        assert_eq!(a.len(), 5);
+        for ((pa, _), (pb, _)) in a.iter().zip(&b) {
+            assert_eq!(pa.top_points(5).len(), 5);
+            let same: Vec<_> = pa
+                .top_points(5)
+                .iter()
+                .map(|p| (p.lat_deg, p.lon_deg))
+                .collect();
+            let other: Vec<_> = pb
+                .top_points(5)
+                .iter()
+                .map(|p| (p.lat_deg, p.lon_deg))
+                .collect();
+            assert_eq!(same, other);
+        }
+        // A device too small for one photo in the tower is refused up front, naming the limit.
+        let (tight, _) = subset_geolocator();
+        let tight = Geolocator {
+            max_tensor_bytes: Some(peak - 1),
+            ..tight
+        };
+        let tower = load_clip_vision(&dir, &device).expect("loads");
+        let err = Predictor::from_parts(tower, tight, &device).expect_err("too small");
+        assert!(
+            err.to_string().contains("one photo in the CLIP tower"),
+            "{err}"
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 

@@ -678,10 +678,10 @@ fn load(config: &ModelConfig, send: &dyn Fn(Event)) -> Option<Predictor> {
             return None;
         }
     };
-    match Predictor::load(&dirs, &backend.device, |stage| {
+    match Predictor::load_with_fallback(&dirs, backend, config.backend, |stage| {
         send(Event::Model(ModelState::Loading(stage)))
     }) {
-        Ok(p) => {
+        Ok((p, backend)) => {
             send(Event::Model(ModelState::Ready {
                 model: p.describe(),
                 backend: backend.description,

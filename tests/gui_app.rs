@@ -313,3 +313,36 @@ fn aerial_tiles_are_ranked_beside_the_photo_and_a_click_flies_the_map_there() {
     let c = center.center();
     assert!((at.y() - c.lat_deg).abs() < 1e-6 && (at.x() - c.lon_deg).abs() < 1e-6);
 }
+
+#[test]
+fn the_app_geolocates_a_photo_on_the_gpu_backend() {
+    let Some(gpu) = common::wgpu_or_skip("the_app_geolocates_a_photo_on_the_gpu_backend") else {
+        return;
+    };
+    common::warm_gallery_cache();
+    let dir = common::scratch_dir("gui_gpu");
+    let mut options = options(Mode::Explore, &dir.join("history.jsonl"));
+    if let Some(model) = options.model.as_mut() {
+        model.backend = BackendChoice::Gpu;
+    }
+    let mut h = harness(options);
+    drop_file(&mut h, common::fixture("photos/rocket.jpg"));
+    step_until(&mut h, "a prediction on the GPU", |app| {
+        app.photos()
+            .selected()
+            .is_some_and(|p| p.prediction.is_some())
+    });
+    h.get_by_label_contains(&format!("running on {}", gpu.description));
+    h.get_by_label_contains("Geolocated in");
+    let best = h
+        .state()
+        .photos()
+        .selected()
+        .and_then(|p| p.prediction.as_ref())
+        .and_then(|p| p.best_guess())
+        .expect("a best guess");
+    assert!(
+        best.probability > 0.0 && best.lat_deg.abs() <= 90.0,
+        "{best:?}"
+    );
+}

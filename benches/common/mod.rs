@@ -47,42 +47,65 @@ pub fn peak_rss_mb() -> Option<f64> {
     Some(kb / 1e3)
 }
 
-/// Runs `bench(label, device)` on the CPU, then on the GPU when wgpu finds a hardware adapter.
-pub fn on_each_backend(mut bench: impl FnMut(&str, &Device)) {
+/// Where a bench runs: a label for its table and the device.
+pub struct BenchBackend {
+    pub label: String,
+    pub device: Device,
+    /// A software renderer (lavapipe): its figures are not GPU performance.
+    pub software: bool,
+}
+
+/// Runs `bench` on the CPU, then on wgpu's adapter when there is one: a hardware GPU, or a
+/// software renderer (lavapipe), whose column is labelled as such.
+pub fn on_each_backend(mut bench: impl FnMut(&BenchBackend)) {
     let cpu = select_backend(BackendChoice::Cpu).expect("cpu");
-    bench(&format!("CPU: {}", cpu.description), &cpu.device);
-    let hardware = list_adapters().iter().any(|a| {
-        !matches!(
-            a.device_type,
-            burn::tensor::wgpu::wgpu::DeviceType::Cpu | burn::tensor::wgpu::wgpu::DeviceType::Other
-        )
+    bench(&BenchBackend {
+        label: format!("CPU: {}", cpu.description),
+        device: cpu.device,
+        software: false,
     });
-    if !hardware {
-        println!("\nGPU: no hardware adapter found; GPU figures skipped");
+    if list_adapters().is_empty() {
+        println!("\nwgpu: no adapter found; wgpu figures skipped");
         return;
     }
     match select_backend(BackendChoice::Gpu) {
-        Ok(gpu) if gpu.kind == BackendKind::Gpu => bench(&gpu.description, &gpu.device),
+        Ok(gpu) if gpu.kind == BackendKind::Gpu => {
+            let label = if gpu.software {
+                format!(
+                    "wgpu on {} -- SOFTWARE RENDERER: these times are not GPU performance",
+                    gpu.description
+                )
+            } else {
+                gpu.description.clone()
+            };
+            bench(&BenchBackend {
+                label,
+                device: gpu.device,
+                software: gpu.software,
+            })
+        }
         Ok(_) => {}
-        Err(e) => println!("\nGPU: {e}"),
+        Err(e) => println!("\nwgpu: {e}"),
     }
 }
 
 /// GeoCLIP's shipped heads and 100k gallery on `device` (embeddings from the user cache, or
-/// computed and cached), with the time that took and whether the cache was hit.
+/// computed on the CPU and cached), with the time that took and whether the cache was hit.
 pub fn shipped_geolocator(device: &Device) -> (Geolocator, f64, CacheOutcome) {
     let dir = default_model_dir();
+    let cpu = geolens::model::backend::cpu_device();
+    let encoder = load_heads(&dir, &cpu).expect("shipped heads").location;
     let heads = load_heads(&dir, device).expect("shipped heads");
     let gallery_path = dir.join(GALLERY_FILE);
     let points = load_gallery(&gallery_path).expect("shipped gallery");
     let cache_name = cache_file_name(&dir, &gallery_path).expect("hash");
     let t = Instant::now();
     let (embeddings, outcome) = load_or_compute(
-        &heads.location,
+        &encoder,
         &points,
         default_cache_dir().as_deref(),
         &cache_name,
-        device,
+        &cpu,
         |_, _| (),
     )
     .expect("gallery");

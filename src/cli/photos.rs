@@ -69,16 +69,17 @@ pub fn load_predictor(
     }
     let selected = select_backend(backend)?;
     let mut bar = Progress::always();
-    let predictor = Predictor::load(&dirs, &selected.device, |stage| match stage {
-        LoadStage::Tower => bar.update(0, 3, "loading CLIP's image tower"),
-        LoadStage::Heads => bar.update(1, 3, "loading GeoCLIP's heads"),
-        LoadStage::EmbeddingGallery { done, total } => bar.update(
-            done as u64,
-            total as u64,
-            "embedding the GPS gallery (first run only)",
-        ),
-        LoadStage::Ready => bar.clear(),
-    })?;
+    let (predictor, selected) =
+        Predictor::load_with_fallback(&dirs, selected, backend, |stage| match stage {
+            LoadStage::Tower => bar.update(0, 3, "loading CLIP's image tower"),
+            LoadStage::Heads => bar.update(1, 3, "loading GeoCLIP's heads"),
+            LoadStage::EmbeddingGallery { done, total } => bar.update(
+                done as u64,
+                total as u64,
+                "embedding the GPS gallery (first run only)",
+            ),
+            LoadStage::Ready => bar.clear(),
+        })?;
     drop(bar);
     if let Some(notice) = &selected.fallback_notice {
         eprintln!("geolens: note: {notice}");

@@ -1,7 +1,14 @@
 //! Which device the model runs on, chosen at run time: a hardware GPU through burn's wgpu
 //! backend when one is found, else the CPU (ndarray), with a notice saying why. A software
-//! rasteriser posing as a GPU (Mesa's llvmpipe/lavapipe) counts as no GPU: burn's CPU backend
-//! is about ten times faster than wgpu on lavapipe (`../shared/notes/stack.md`).
+//! rasteriser posing as a GPU (Mesa's llvmpipe/lavapipe) counts as no GPU in `auto` mode:
+//! burn's CPU backend is about ten times faster than wgpu on lavapipe
+//! (`../shared/notes/stack.md`); `--backend gpu` still runs on it.
+//!
+//! The wgpu device is created once per process (burn cannot initialise its runtime twice) with
+//! the adapter's own limits, and its largest storage-buffer binding is recorded: every tensor
+//! the model allocates is kept within [`max_tensor_bytes`].
+
+use std::sync::Mutex;
 
 use burn::tensor::Device;
 use burn::tensor::wgpu::wgpu;
@@ -46,6 +53,10 @@ pub struct SelectedBackend {
     pub description: String,
     /// Set when the automatic choice fell back to the CPU: why, for a visible notice.
     pub fallback_notice: Option<String>,
+    /// The largest buffer one tensor may occupy on this device (`None`: no limit, the CPU).
+    pub max_tensor_bytes: Option<u64>,
+    /// A software renderer (lavapipe, llvmpipe, WARP): its times are not GPU performance.
+    pub software: bool,
 }
 
 #[derive(Debug, Error)]
@@ -54,6 +65,11 @@ pub enum BackendError {
     NoGpu(String),
 }
 
+/// WebGPU's default `max_storage_buffer_binding_size` (128 MiB), also lavapipe's
+/// `maxStorageBufferRange` and that of many integrated GPUs: assumed for a wgpu device this
+/// module did not create.
+pub const DEFAULT_MAX_BINDING_BYTES: u64 = 128 << 20;
+
 /// The CPU device every machine has. burn 0.22 deprecates ndarray in favour of `flex`; the
 /// design card names ndarray as the CPU fallback, and it is the one measured here.
 #[allow(deprecated)]
@@ -61,17 +77,33 @@ pub fn cpu_device() -> Device {
     Device::ndarray()
 }
 
-fn cpu_backend(fallback_notice: Option<String>) -> SelectedBackend {
+pub fn cpu_backend(fallback_notice: Option<String>) -> SelectedBackend {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     SelectedBackend {
         device: cpu_device(),
         kind: BackendKind::Cpu,
         description: format!("CPU (ndarray, {threads} threads)"),
         fallback_notice,
+        max_tensor_bytes: None,
+        software: false,
     }
 }
 
-/// The adapters wgpu can see, as (info, is a hardware GPU).
+/// The largest buffer one tensor may occupy on `device`, in bytes: `None` on the CPU, the
+/// limit read from the adapter for the wgpu device [`select_backend`] created, and
+/// [`DEFAULT_MAX_BINDING_BYTES`] for any other device.
+pub fn max_tensor_bytes(device: &Device) -> Option<u64> {
+    if *device == cpu_device() {
+        return None;
+    }
+    let gpu = GPU.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    match gpu.as_ref() {
+        Some(Ok(started)) if started.device == *device => started.max_tensor_bytes,
+        _ => Some(DEFAULT_MAX_BINDING_BYTES),
+    }
+}
+
+/// The adapters wgpu can see.
 pub fn list_adapters() -> Vec<wgpu::AdapterInfo> {
     // wgpu can panic inside a driver on broken set-ups; that must not take the app down.
     std::panic::catch_unwind(|| {
@@ -85,7 +117,7 @@ pub fn list_adapters() -> Vec<wgpu::AdapterInfo> {
     .unwrap_or_default()
 }
 
-fn is_hardware(info: &wgpu::AdapterInfo) -> bool {
+pub fn is_hardware(info: &wgpu::AdapterInfo) -> bool {
     matches!(
         info.device_type,
         wgpu::DeviceType::DiscreteGpu
@@ -94,27 +126,41 @@ fn is_hardware(info: &wgpu::AdapterInfo) -> bool {
     )
 }
 
-fn init_wgpu(adapters: &[wgpu::AdapterInfo]) -> Result<SelectedBackend, BackendError> {
-    let device = std::panic::catch_unwind(|| Device::wgpu_options().init())
-        .map_err(|_| BackendError::NoGpu("the wgpu runtime panicked while starting".into()))?
-        .map_err(|e| BackendError::NoGpu(e.to_string()))?;
-    // wgpu's default choice prefers a high-power adapter: name the best one we listed.
-    let best = adapters
-        .iter()
-        .max_by_key(|a| match a.device_type {
-            wgpu::DeviceType::DiscreteGpu => 3,
-            wgpu::DeviceType::IntegratedGpu => 2,
-            wgpu::DeviceType::VirtualGpu => 1,
-            _ => 0,
-        })
-        .map(|a| format!("{} ({:?})", a.name, a.backend))
-        .unwrap_or_else(|| "default adapter".into());
+/// The wgpu device of this process, created on first use; later calls get the same one (or
+/// the same error): burn's runtime cannot be initialised twice.
+static GPU: Mutex<Option<Result<SelectedBackend, String>>> = Mutex::new(None);
+
+fn start_wgpu() -> Result<SelectedBackend, String> {
+    let (device, setup) = std::panic::catch_unwind(|| Device::wgpu_options().init_with_setup())
+        .map_err(|_| "the wgpu runtime panicked while starting".to_string())?
+        .map_err(|e| e.to_string())?;
+    // cubecl asks for the adapter's own limits; read what the device really got.
+    let limits = setup.device.limits();
+    let max_bytes = limits
+        .max_storage_buffer_binding_size
+        .min(limits.max_buffer_size);
+    let info = setup.adapter.get_info();
+    let software = !is_hardware(&info);
     Ok(SelectedBackend {
         device,
         kind: BackendKind::Gpu,
-        description: format!("GPU: {best}"),
+        description: format!(
+            "GPU: {} ({:?}{})",
+            info.name,
+            info.backend,
+            if software { ", software renderer" } else { "" }
+        ),
         fallback_notice: None,
+        max_tensor_bytes: Some(max_bytes),
+        software,
     })
+}
+
+fn init_wgpu() -> Result<SelectedBackend, BackendError> {
+    let mut gpu = GPU.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    gpu.get_or_insert_with(start_wgpu)
+        .clone()
+        .map_err(BackendError::NoGpu)
 }
 
 /// Picks the device for `choice`. `Auto` never fails: without a hardware GPU it returns the
@@ -123,17 +169,20 @@ pub fn select_backend(choice: BackendChoice) -> Result<SelectedBackend, BackendE
     match choice {
         BackendChoice::Cpu => Ok(cpu_backend(None)),
         BackendChoice::Gpu => {
-            let adapters = list_adapters();
-            if adapters.is_empty() {
+            if list_adapters().is_empty() {
                 return Err(BackendError::NoGpu("wgpu found no adapter".into()));
             }
-            init_wgpu(&adapters)
+            init_wgpu()
         }
         BackendChoice::Auto => {
             let adapters = list_adapters();
             let notice = if adapters.iter().any(is_hardware) {
-                match init_wgpu(&adapters) {
-                    Ok(gpu) => return Ok(gpu),
+                match init_wgpu() {
+                    Ok(gpu) if !gpu.software => return Ok(gpu),
+                    Ok(gpu) => format!(
+                        "wgpu picked the software renderer {}; running on the CPU",
+                        gpu.description
+                    ),
                     Err(e) => format!("{e}; running on the CPU instead"),
                 }
             } else if let Some(soft) = adapters.first() {

@@ -3,6 +3,7 @@
 
 pub mod backend;
 pub mod clip;
+pub mod device_io;
 pub mod fetch;
 pub mod files;
 pub mod geoclip;
@@ -21,4 +22,20 @@ pub enum ModelError {
     Write { path: PathBuf, message: String },
     #[error("tensor shape mismatch: {0}")]
     Shape(String),
+    /// A tensor would be larger than the device lets one buffer be.
+    #[error(
+        "{what} needs {needed_bytes} bytes in one buffer, over this device's limit of \
+         {limit_bytes} bytes (its largest storage-buffer binding)"
+    )]
+    DeviceLimit {
+        what: String,
+        needed_bytes: u64,
+        limit_bytes: u64,
+    },
+    #[error("the device ran out of memory: {0}")]
+    OutOfMemory(String),
+    #[error("the GPU device was lost and cannot be used again until geolens restarts: {0}")]
+    DeviceLost(String),
+    #[error("the device failed: {0}")]
+    Device(String),
 }

@@ -132,3 +132,21 @@ pub fn fixture(path: &str) -> PathBuf {
         .join("tests/fixtures")
         .join(path)
 }
+
+/// The wgpu backend, or `None` (with the reason printed) where this machine has no adapter.
+/// Under `CI=true` a missing adapter fails the test instead: CI must run the GPU code path on
+/// Mesa's lavapipe, which `tools/system-deps.sh` installs.
+pub fn wgpu_or_skip(test: &str) -> Option<geolens::model::backend::SelectedBackend> {
+    use geolens::model::backend::{BackendChoice, select_backend};
+    match select_backend(BackendChoice::Gpu) {
+        Ok(gpu) => Some(gpu),
+        Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => panic!(
+            "{test}: CI=true and wgpu has no adapter ({e}); install mesa-vulkan-drivers \
+             (tools/system-deps.sh test)"
+        ),
+        Err(e) => {
+            eprintln!("skipped {test}: {e} (install mesa-vulkan-drivers for the software adapter)");
+            None
+        }
+    }
+}

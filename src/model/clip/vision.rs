@@ -35,7 +35,38 @@ pub struct ClipVisionConfig {
     pub layer_norm_eps: f64,
 }
 
+/// See [`ClipVision::peak_bytes_per_image`].
+fn peak_bytes_per_image(
+    tokens: usize,
+    hidden: usize,
+    heads: usize,
+    intermediate: usize,
+    image_size: usize,
+) -> u64 {
+    let largest = [
+        heads * tokens * tokens,
+        tokens * intermediate,
+        3 * tokens * hidden,
+        3 * image_size * image_size,
+    ]
+    .into_iter()
+    .max()
+    .unwrap_or(1);
+    4 * largest as u64
+}
+
 impl ClipVisionConfig {
+    /// [`ClipVision::peak_bytes_per_image`] of a tower of this shape.
+    pub fn peak_bytes_per_image(&self) -> u64 {
+        peak_bytes_per_image(
+            self.num_patches() + 1,
+            self.hidden_size,
+            self.num_attention_heads,
+            self.intermediate_size,
+            self.image_size,
+        )
+    }
+
     /// OpenAI's CLIP ViT-L/14 at 224 px (`openai/clip-vit-large-patch14`), GeoCLIP's backbone.
     pub fn vit_large_patch14() -> Self {
         Self::new()
@@ -199,6 +230,17 @@ impl ClipVision {
         }
     }
 
+    /// Bytes one image occupies in the tower's largest activation: the attention scores
+    /// (heads x tokens x tokens), the MLP's hidden layer or the pixels, float32.
+    pub fn peak_bytes_per_image(&self) -> u64 {
+        let tokens = self.embeddings.position_embedding.weight.dims()[0];
+        let hidden = self.pre_layernorm.gamma.dims()[0];
+        let (heads, intermediate) = self.layers.first().map_or((1, hidden), |l| {
+            (l.self_attn.num_heads, l.mlp.fc1.weight.dims()[1])
+        });
+        peak_bytes_per_image(tokens, hidden, heads, intermediate, self.image_size)
+    }
+
     /// Width of the projected features (768 for ViT-L/14).
     pub fn projection_dim(&self) -> usize {
         self.visual_projection.weight.dims()[1]
@@ -261,5 +303,16 @@ mod tests {
         let tower = config.init(&device);
         let out = tower.forward(Tensor::ones([2, 3, 28, 28], &device));
         assert_eq!(out.dims(), [2, 8]);
+        // 5 tokens: 4 heads x 5 x 5 scores < 5 x 32 MLP units < 3 x 28 x 28 pixels.
+        assert_eq!(tower.peak_bytes_per_image(), 4 * 3 * 28 * 28);
+        assert_eq!(config.peak_bytes_per_image(), tower.peak_bytes_per_image());
+    }
+
+    #[test]
+    fn vit_large_peaks_in_its_attention_scores() {
+        // 16 heads x 257 x 257 float32 = 4.2 MB a photo: 31 photos fit a 128 MiB buffer.
+        let config = ClipVisionConfig::vit_large_patch14();
+        assert_eq!(config.peak_bytes_per_image(), 4 * 16 * 257 * 257);
+        assert_eq!((128u64 << 20) / config.peak_bytes_per_image(), 31);
     }
 }

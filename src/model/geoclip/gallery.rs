@@ -9,14 +9,16 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::Device;
 use sha2::{Digest, Sha256};
 
 use super::location::LocationEncoder;
-use super::scoring::l2_normalize;
+use super::scoring::{GalleryMatrix, l2_normalize};
 use super::weights::LOCATION_ENCODER_FILE;
 use crate::geo::partition::{LatLonDeg, read_points_csv};
 use crate::model::ModelError;
+use crate::model::backend::max_tensor_bytes;
+use crate::model::device_io::{read_floats, rows_per_buffer};
 use crate::model::files::{sha256_hex, write_atomically, write_err};
 
 /// The gallery coordinates, shipped beside the head records.
@@ -58,7 +60,8 @@ pub struct GalleryEmbeddings {
 }
 
 impl GalleryEmbeddings {
-    /// Embeds and L2-normalises every point, `EMBED_CHUNK` rows at a time; `progress(done,
+    /// Embeds and L2-normalises every point, `EMBED_CHUNK` rows at a time (fewer where the
+    /// device's buffers are small); `progress(done,
     /// total)` is called after each chunk.
     pub fn compute(
         encoder: &LocationEncoder,
@@ -68,19 +71,20 @@ impl GalleryEmbeddings {
     ) -> Result<Self, ModelError> {
         let mut values = Vec::new();
         let mut dim = 0;
-        for (i, chunk) in points.chunks(EMBED_CHUNK).enumerate() {
+        let rows = rows_per_buffer(
+            "one gallery point's location encoding",
+            encoder.widest_row_bytes(),
+            EMBED_CHUNK,
+            max_tensor_bytes(device),
+        )?;
+        let mut done = 0;
+        for chunk in points.chunks(rows) {
             let coords: Vec<(f64, f64)> = chunk.iter().map(|p| (p.lat_deg, p.lon_deg)).collect();
             let unit = l2_normalize(encoder.embed(&coords, device));
             dim = unit.dims()[1];
-            let rows = unit
-                .into_data()
-                .try_into_vec::<f32>()
-                .map_err(|e| ModelError::Shape(format!("{e:?}")))?;
-            values.extend(rows);
-            progress(
-                (i * EMBED_CHUNK + chunk.len()).min(points.len()),
-                points.len(),
-            );
+            values.extend(read_floats(unit)?);
+            done += chunk.len();
+            progress(done, points.len());
         }
         Ok(Self {
             n: points.len(),
@@ -89,16 +93,13 @@ impl GalleryEmbeddings {
         })
     }
 
-    /// The embeddings as a contiguous `[dim, n]` tensor: the layout scoring multiplies by, laid
-    /// out once here rather than transposed (and copied) on every query.
-    pub fn to_tensor_transposed(&self, device: &Device) -> Tensor<2> {
-        let mut transposed = vec![0f32; self.values.len()];
-        for (i, row) in self.values.chunks(self.dim.max(1)).enumerate() {
-            for (j, v) in row.iter().enumerate() {
-                transposed[j * self.n + i] = *v;
-            }
-        }
-        Tensor::from_data(TensorData::new(transposed, [self.dim, self.n]), device)
+    /// The embeddings on `device`, in blocks that fit its buffers (see [`GalleryMatrix`]).
+    pub fn to_matrix(
+        &self,
+        device: &Device,
+        max_tensor_bytes: Option<u64>,
+    ) -> Result<GalleryMatrix, ModelError> {
+        GalleryMatrix::new(&self.values, self.n, self.dim, device, max_tensor_bytes)
     }
 
     /// Cache file bytes: magic, `n` and `dim` as little-endian u32, then little-endian float32

@@ -103,6 +103,18 @@ impl LocationEncoderConfig {
 }
 
 impl LocationEncoder {
+    /// Bytes one point occupies in the widest activation (for sizing batches to a device).
+    pub fn widest_row_bytes(&self) -> u64 {
+        let widest = self
+            .branches
+            .iter()
+            .flat_map(|b| [&b.fc1, &b.fc2, &b.fc3, &b.head])
+            .flat_map(|l| l.weight.dims())
+            .max()
+            .unwrap_or(1);
+        4 * widest as u64
+    }
+
     /// Embeddings `[n, embedding]` of already projected coordinates `[n, 2]`.
     pub fn forward(&self, projected: Tensor<2>) -> Tensor<2> {
         self.branches

@@ -226,7 +226,7 @@ mod parity_tests {
     use crate::model::backend::cpu_device;
     use crate::model::geoclip::gallery::GalleryEmbeddings;
     use crate::model::geoclip::reference_fixture::fixture;
-    use crate::model::geoclip::scoring::{gallery_probabilities, top_k};
+    use crate::model::geoclip::scoring::top_k;
     use burn::tensor::{Tensor, TensorData};
 
     fn rows(t: Tensor<2>) -> Vec<Vec<f32>> {
@@ -275,12 +275,15 @@ mod parity_tests {
         let gallery =
             GalleryEmbeddings::compute(&heads.location, &f.gallery_points(), &device, |_, _| ())
                 .expect("gallery embeds");
-        let probs = rows(gallery_probabilities(
-            matrix(&f.image_embeddings, &device),
-            gallery.to_tensor_transposed(&device),
-            heads.scalars.logit_scale,
-        ));
-        for (i, row) in probs.iter().enumerate() {
+        let probs = gallery
+            .to_matrix(&device, None)
+            .expect("fits")
+            .probabilities(
+                matrix(&f.image_embeddings, &device),
+                heads.scalars.logit_scale,
+            )
+            .expect("scores");
+        for (i, row) in probs.chunks(gallery.n).enumerate() {
             let top = top_k(row, 5);
             let indices: Vec<usize> = top.iter().map(|(j, _)| *j).collect();
             assert_eq!(indices, f.top5_indices[i], "image {i}");
