@@ -534,8 +534,12 @@ fn run() -> Result<Exit> {
                 geolens::cli::models::status(&dirs, &mut std::io::stdout().lock())?;
                 let backend = geolens::model::backend::select_backend(backend)?;
                 println!(
-                    "backend  {}{}",
+                    "backend  {}{}{}",
                     backend.description,
+                    backend
+                        .max_tensor_bytes
+                        .map(|b| format!("; largest buffer {:.1} MB", b as f64 / 1e6))
+                        .unwrap_or_default(),
                     backend
                         .fallback_notice
                         .map(|n| format!(" ({n})"))
