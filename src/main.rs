@@ -10,6 +10,15 @@ use geolens::geo::geocells::Granularity;
 use geolens::geo::partition::PartitionParams;
 use geolens::model::backend::BackendChoice;
 
+/// `println!` that reports a closed or full standard output as an error (one line, exit 1)
+/// instead of panicking, as `... | true` or a full disk would make it.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*).context("writing to standard output")?
+    }};
+}
+
 #[derive(Parser)]
 #[command(
     name = "geolens",
@@ -101,6 +110,9 @@ struct GuiArgs {
     /// Render the window once, save it as PNG (plus a .json with the map's geometry), quit.
     #[arg(long, value_name = "PNG")]
     screenshot: Option<PathBuf>,
+    /// With --screenshot: replace an existing PNG and .json.
+    #[arg(long)]
+    force: bool,
     /// Pan and zoom the map for N frames, print frame-time statistics, quit (for
     /// `cargo bench --bench frames`).
     #[arg(long, value_name = "N", hide = true)]
@@ -339,6 +351,9 @@ fn run_gui(args: GuiArgs, model: Option<geolens::worker::ModelConfig>) -> Result
     {
         bail!("--zoom must be between 0 and 20");
     }
+    if let Some(png) = &args.screenshot {
+        check_screenshot_path(png, args.force)?;
+    }
     let ephemeral = args.ephemeral || args.screenshot.is_some() || args.bench_frames.is_some();
     for photo in &args.photos {
         if !photo.exists() {
@@ -358,6 +373,7 @@ fn run_gui(args: GuiArgs, model: Option<geolens::worker::ModelConfig>) -> Result
         granularity: args.level.map(Into::into),
         mode: args.game.then_some(app::state::Mode::Game),
         screenshot: args.screenshot,
+        screenshot_replaces: args.force,
         bench_frames: args.bench_frames,
         window_size: [w as f32, h as f32],
         ephemeral,
@@ -421,7 +437,7 @@ fn run() -> Result<Exit> {
                 model_dir,
                 backend,
             })?;
-            println!("{report}");
+            out!("{report}");
             Ok(if report.failed > 0 {
                 Exit::Partial
             } else {
@@ -488,9 +504,9 @@ fn run() -> Result<Exit> {
                     backend,
                 })?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
+                out!("{}", serde_json::to_string_pretty(&report)?);
             } else {
-                println!("{report}");
+                out!("{report}");
             }
             Ok(if report.failed.is_empty() {
                 Exit::Ok
@@ -516,7 +532,7 @@ fn run() -> Result<Exit> {
                     max_cell_level: max_level,
                 };
                 let report = geolens::cli::cells::build(&input, params, &out)?;
-                println!("{report}");
+                out!("{report}");
                 Ok(Exit::Ok)
             }
             CellsCommand::Stats => {
@@ -526,14 +542,14 @@ fn run() -> Result<Exit> {
         },
         Some(Command::Models { command }) => match command {
             ModelsCommand::ImportGeoclip { source, out } => {
-                println!("{}", geolens::cli::models::import_geoclip(&source, &out)?);
+                out!("{}", geolens::cli::models::import_geoclip(&source, &out)?);
                 Ok(Exit::Ok)
             }
             ModelsCommand::Status => {
                 let dirs = geolens::predict::ModelDirs::new(model_dir.as_deref())?;
                 geolens::cli::models::status(&dirs, &mut std::io::stdout().lock())?;
                 let backend = geolens::model::backend::select_backend(backend)?;
-                println!(
+                out!(
                     "backend  {}{}{}",
                     backend.description,
                     backend
@@ -563,7 +579,7 @@ fn run() -> Result<Exit> {
                 options.expected_sha256 = sha256;
                 options.force = force;
                 options.half = !f32;
-                println!("{}", geolens::cli::models::fetch(&options)?);
+                out!("{}", geolens::cli::models::fetch(&options)?);
                 Ok(Exit::Ok)
             }
         },
@@ -581,4 +597,21 @@ fn main() {
             std::process::exit(1);
         }
     }
+}
+
+/// `--screenshot` writes a PNG and a `.json` beside it: refuse any other name, and existing
+/// files without `--force`, before the window opens.
+fn check_screenshot_path(png: &std::path::Path, force: bool) -> anyhow::Result<()> {
+    let is_png = png
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("png"));
+    if !is_png {
+        bail!(
+            "--screenshot {}: screenshots are PNG files; name it with .png",
+            png.display()
+        );
+    }
+    geolens::files::check_output(png, force)?;
+    geolens::files::check_output(&png.with_extension("json"), force)?;
+    Ok(())
 }

@@ -475,6 +475,8 @@ pub struct Predictor {
     /// Photos per pass of the tower: as many as fit the device's buffers, at most
     /// [`MAX_TOWER_BATCH`].
     max_batch: usize,
+    /// Where the tower was loaded from, for errors that blame its weights.
+    tower_dir: Option<PathBuf>,
 }
 
 /// The most photos sent through the tower in one pass (bounds host memory on the CPU).
@@ -507,7 +509,10 @@ impl Predictor {
             max_tensor_bytes,
             &mut progress,
         )?;
-        Self::from_parts(tower, geolocator, device)
+        Ok(Self {
+            tower_dir: Some(dirs.clip.clone()),
+            ..Self::from_parts(tower, geolocator, device)?
+        })
     }
 
     /// Loads the model on `selected`. In `auto` mode a GPU that fails while loading or on a
@@ -576,6 +581,7 @@ impl Predictor {
             geolocator,
             device: device.clone(),
             max_batch,
+            tower_dir: None,
         })
     }
 
@@ -659,6 +665,18 @@ impl Predictor {
         Ok(out)
     }
 
+    /// Names the weights in a non-finite error: the tower's files or GeoCLIP's heads.
+    fn blame_weights(&self, error: ModelError) -> ModelError {
+        match (error, &self.tower_dir) {
+            (ModelError::NonFinite(_), Some(dir)) => ModelError::NonFinite(format!(
+                "the CLIP tower in {} or GeoCLIP's heads are damaged; fetch the tower again \
+                 with `geolens models fetch --force`",
+                dir.display()
+            )),
+            (other, _) => other,
+        }
+    }
+
     /// One pass of the tower and the heads over photos that fit it.
     fn predict_batch(
         &self,
@@ -674,7 +692,10 @@ impl Predictor {
         wait_for(&features)?;
         let tower_ms = ms_since(started);
         let started = Instant::now();
-        let predictions = self.geolocator.predict_features(features)?;
+        let predictions = self
+            .geolocator
+            .predict_features(features)
+            .map_err(|e| self.blame_weights(e))?;
         let times = StageTimes {
             preprocess_ms,
             tower_ms,
@@ -966,6 +987,37 @@ mod tests {
                     ..
                 }
             ),
+            "{err}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn damaged_weights_give_an_error_naming_them_not_a_nan_answer() {
+        let dir = std::env::temp_dir().join(format!("geolens-nan-{}", std::process::id()));
+        crate::testing::write_test_clip_tower(&dir, crate::testing::TestTower::default(), 5)
+            .expect("write tower");
+        // Overwrite the projection's first float32 with NaN, as a bad download would.
+        let path = dir.join(crate::model::clip::weights::SAFETENSORS_FILE);
+        let mut bytes = std::fs::read(&path).expect("read");
+        let header_len = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+        let header: serde_json::Value =
+            serde_json::from_slice(&bytes[8..8 + header_len]).expect("header");
+        let entry = &header["visual_projection.weight"];
+        assert_eq!(entry["dtype"], "F32");
+        let start = 8 + header_len + entry["data_offsets"][0].as_u64().unwrap() as usize;
+        bytes[start..start + 4].copy_from_slice(&f32::NAN.to_le_bytes());
+        std::fs::write(&path, bytes).expect("write");
+        let dirs = ModelDirs {
+            geoclip: default_model_dir(),
+            clip: dir.clone(),
+            gallery_cache: Some(crate::testing::shared_gallery_cache_dir()),
+        };
+        let predictor = Predictor::load(&dirs, &cpu_device(), |_| ()).expect("loads");
+        let grey = RgbImage::from_pixel(40, 30, image::Rgb([90, 120, 200]));
+        let err = predictor.predict_photo(&grey).expect_err("NaN").to_string();
+        assert!(
+            err.contains("not a number") && err.contains(&dir.display().to_string()),
             "{err}"
         );
         let _ = std::fs::remove_dir_all(&dir);

@@ -225,31 +225,108 @@ pub fn shared_gallery_cache_dir() -> std::path::PathBuf {
 /// A valid PNG header claiming `width` x `height` pixels, then an empty image-data chunk and
 /// nothing else: what a decoder must refuse before allocating any pixel.
 pub fn huge_png_header(width: u32, height: u32) -> Vec<u8> {
-    let crc = |bytes: &[u8]| {
-        let mut crc = !0u32;
-        for b in bytes {
-            crc ^= u32::from(*b);
-            for _ in 0..8 {
-                crc = if crc & 1 != 0 {
-                    (crc >> 1) ^ 0xEDB8_8320
-                } else {
-                    crc >> 1
-                };
-            }
-        }
-        !crc
-    };
     let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
-    let mut ihdr = b"IHDR".to_vec();
+    let mut ihdr = Vec::new();
     ihdr.extend_from_slice(&width.to_be_bytes());
     ihdr.extend_from_slice(&height.to_be_bytes());
     ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
-    png.extend_from_slice(&13u32.to_be_bytes());
-    png.extend_from_slice(&ihdr);
-    png.extend_from_slice(&crc(&ihdr).to_be_bytes());
-    png.extend_from_slice(&0u32.to_be_bytes());
-    png.extend_from_slice(b"IDAT");
-    png.extend_from_slice(&crc(b"IDAT").to_be_bytes());
+    push_png_chunk(&mut png, b"IHDR", &ihdr);
+    push_png_chunk(&mut png, b"IDAT", &[]);
+    png
+}
+
+fn png_crc(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for b in bytes {
+        crc ^= u32::from(*b);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+fn push_png_chunk(png: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+    png.extend_from_slice(&(data.len() as u32).to_be_bytes());
+    let start = png.len();
+    png.extend_from_slice(kind);
+    png.extend_from_slice(data);
+    let crc = png_crc(&png[start..]);
+    png.extend_from_slice(&crc.to_be_bytes());
+}
+
+/// A zlib stream that inflates to `n` zero bytes, about 13 bits per 258 of them (one fixed-
+/// Huffman block of back-references): a decompression bomb for metadata tests.
+pub fn zlib_zeros(n: u64) -> Vec<u8> {
+    struct Bits {
+        out: Vec<u8>,
+        acc: u64,
+        len: u32,
+    }
+    impl Bits {
+        /// `count` bits of `value`, least significant first.
+        fn put(&mut self, value: u64, count: u32) {
+            self.acc |= value << self.len;
+            self.len += count;
+            while self.len >= 8 {
+                self.out.push(self.acc as u8);
+                self.acc >>= 8;
+                self.len -= 8;
+            }
+        }
+        /// A Huffman code, most significant bit first.
+        fn code(&mut self, code: u64, count: u32) {
+            let reversed = (0..count).fold(0, |r, i| (r << 1) | ((code >> i) & 1));
+            self.put(reversed, count);
+        }
+    }
+    let mut bits = Bits {
+        out: vec![0x78, 0x01],
+        acc: 0,
+        len: 0,
+    };
+    bits.put(0b011, 3); // final block, fixed Huffman codes
+    let mut left = n;
+    if left > 0 {
+        bits.code(0b0011_0000, 8); // literal 0
+        left -= 1;
+    }
+    while left >= 258 {
+        bits.code(0b1100_0101, 8); // length 258
+        bits.code(0, 5); // distance 1
+        left -= 258;
+    }
+    for _ in 0..left {
+        bits.code(0b0011_0000, 8);
+    }
+    bits.code(0, 7); // end of block
+    if bits.len > 0 {
+        bits.put(0, 8 - bits.len);
+    }
+    // Adler-32 of n zeros: a = 1, b = n.
+    let adler = ((n % 65_521) << 16) as u32 | 1;
+    bits.out.extend_from_slice(&adler.to_be_bytes());
+    bits.out
+}
+
+/// A valid 16 x 16 grey PNG whose ICC profile (iCCP chunk) inflates to `profile_bytes`.
+pub fn png_with_icc_profile_of(profile_bytes: u64) -> Vec<u8> {
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut ihdr = Vec::new();
+    ihdr.extend_from_slice(&16u32.to_be_bytes());
+    ihdr.extend_from_slice(&16u32.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 0, 0, 0, 0]);
+    push_png_chunk(&mut png, b"IHDR", &ihdr);
+    let mut iccp = b"bomb\0\0".to_vec();
+    iccp.extend(zlib_zeros(profile_bytes));
+    push_png_chunk(&mut png, b"iCCP", &iccp);
+    // 16 rows of filter byte 0 and 16 grey pixels.
+    push_png_chunk(&mut png, b"IDAT", &zlib_zeros(16 * 17));
+    push_png_chunk(&mut png, b"IEND", &[]);
     png
 }
 

@@ -182,3 +182,91 @@ fn import_geoclip_rejects_what_is_not_a_geoclip_wheel_and_writes_nothing() {
     assert_clean_failure(&o, "not a wheel");
     assert!(!out.exists(), "nothing may be written on failure");
 }
+
+#[test]
+fn a_screenshot_never_replaces_a_photo_or_a_file_without_force() {
+    let dir = common::scratch_dir("cli_screenshot_names");
+    let photo = dir.join("myphoto.jpg");
+    std::fs::copy(common::fixture("photos/rocket.jpg"), &photo).expect("copy");
+    let before = std::fs::read(&photo).expect("read");
+    let o = common::geolens()
+        .arg("--screenshot")
+        .arg(&photo)
+        .output()
+        .expect("run");
+    assert_clean_failure(&o, "PNG");
+    assert_eq!(
+        std::fs::read(&photo).expect("read"),
+        before,
+        "the photo is untouched"
+    );
+
+    // An existing PNG, or the .json written beside it, is kept unless --force.
+    let report = dir.join("report.json");
+    std::fs::write(&report, b"{\"mine\": true}").expect("write");
+    let o = common::geolens()
+        .arg("--screenshot")
+        .arg(dir.join("report.png"))
+        .output()
+        .expect("run");
+    assert_clean_failure(&o, "report.json");
+    assert!(stderr(&o).contains("--force"), "{}", stderr(&o));
+    assert_eq!(std::fs::read(&report).expect("read"), b"{\"mine\": true}");
+    assert!(!dir.join("report.png").exists());
+}
+
+#[test]
+fn a_fifo_named_like_a_photo_is_refused_without_blocking() {
+    let dir = common::scratch_dir("cli_fifo");
+    let fifo = dir.join("photo.jpg");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .expect("mkfifo")
+            .success()
+    );
+    let mut child = common::geolens_isolated()
+        .arg("--model-dir")
+        .arg(common::test_tower_dir())
+        .arg("predict")
+        .arg(&dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run");
+    let started = std::time::Instant::now();
+    while child.try_wait().expect("wait").is_none() {
+        if started.elapsed().as_secs() > 120 {
+            let _ = child.kill();
+            panic!("geolens predict blocked on a FIFO");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let o = child.wait_with_output().expect("output");
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.lines().any(|l| l.starts_with("geolens: error:")
+            && l.contains("photo.jpg")
+            && l.contains("FIFO")),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_closed_standard_output_is_an_error_not_a_panic() {
+    // `geolens cells stats | true`: the reader is gone before geolens writes.
+    let mut child = common::geolens()
+        .args(["cells", "stats"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run");
+    drop(child.stdout.take());
+    let o = child.wait_with_output().expect("output");
+    let err = stderr(&o);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("standard output"), "{err}");
+}

@@ -20,7 +20,7 @@ sleep 1
 xdotool mousemove 1399 849
 
 # 1. A photo just opened, no model yet: EXIF facts, the download offer, the sample layer.
-"$bin" --ephemeral --window-size 1400x850 --screenshot docs/explore-no-model.png \
+"$bin" --ephemeral --window-size 1400x850 --force --screenshot docs/explore-no-model.png \
   assets/deck/falcon9-dscovr-launch.jpg
 
 # 2. The game, human-only: a guess placed and the round revealed.

@@ -5,10 +5,13 @@
 use libfuzzer_sys::fuzz_target;
 
 // geolens's own sources for the stage, as in `src/photo/` (`decode.rs` finds the error type as
-// `super::PhotoError`).
+// `super::PhotoError` and its file helpers as `crate::files`).
 #[allow(dead_code)]
 #[path = "../../src/photo/error.rs"]
 mod error;
+#[allow(dead_code)]
+#[path = "../../src/files.rs"]
+mod files;
 #[allow(dead_code)]
 #[path = "../../src/photo/decode.rs"]
 mod decode;

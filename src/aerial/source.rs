@@ -179,7 +179,7 @@ impl TileSource for TileFolder {
 }
 
 fn read_capped(path: &Path) -> Result<Vec<u8>, String> {
-    let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let file = crate::files::open_regular(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut bytes = Vec::new();
     file.take(MAX_TILE_BYTES + 1)
         .read_to_end(&mut bytes)

@@ -53,6 +53,8 @@ pub struct LaunchOptions {
     /// Render, save a PNG of the window (and a `.json` describing the map's place in it), quit.
     /// With photos, waits until they are geolocated.
     pub screenshot: Option<PathBuf>,
+    /// Let the screenshot replace an existing PNG and `.json` (`--force`).
+    pub screenshot_replaces: bool,
     /// Pan and zoom the map for this many frames, print frame-time statistics, quit
     /// (`benches/frames.rs`).
     pub bench_frames: Option<usize>,
@@ -77,6 +79,7 @@ impl Default for LaunchOptions {
             granularity: None,
             mode: None,
             screenshot: None,
+            screenshot_replaces: false,
             bench_frames: None,
             window_size: [1280.0, 800.0],
             ephemeral: false,
@@ -110,6 +113,7 @@ enum HeatmapKey {
 
 struct ScreenshotJob {
     path: PathBuf,
+    replaces: bool,
     frames_before: u32,
     requested: bool,
     image: Arc<Mutex<Option<Arc<egui::ColorImage>>>>,
@@ -249,6 +253,7 @@ impl GeolensApp {
         let worker = Worker::spawn(model_config.clone(), move || ctx.request_repaint());
         let screenshot = options.screenshot.map(|path| ScreenshotJob {
             path,
+            replaces: options.screenshot_replaces,
             frames_before: 4,
             requested: false,
             image: Arc::default(),
@@ -833,7 +838,7 @@ fn screenshot_step(
     let Some(image) = job.image.lock().ok().and_then(|mut s| s.take()) else {
         return;
     };
-    if let Err(e) = save_screenshot(&job.path, &image, ctx.pixels_per_point(), map_rect, state)
+    if let Err(e) = save_screenshot(job, &image, ctx.pixels_per_point(), map_rect, state)
         && let Ok(mut slot) = job.error.lock()
     {
         *slot = Some(e);
@@ -841,19 +846,25 @@ fn screenshot_step(
     ctx.send_viewport_cmd(egui::ViewportCommand::Close);
 }
 
+/// Writes the PNG and its `.json` through [`crate::files::write_output`]: never over an
+/// existing file unless `--force`, never half-written.
 fn save_screenshot(
-    path: &std::path::Path,
+    job: &ScreenshotJob,
     image: &egui::ColorImage,
     pixels_per_point: f32,
     map_rect: egui::Rect,
     state: &AppState,
 ) -> Result<(), String> {
+    let path = &job.path;
     let [w, h] = image.size;
     let bytes: Vec<u8> = image.pixels.iter().flat_map(|c| c.to_array()).collect();
     let rgba = image::RgbaImage::from_raw(w as u32, h as u32, bytes)
         .ok_or_else(|| "screenshot has the wrong number of pixels".to_string())?;
-    rgba.save(path)
+    let mut png = Vec::new();
+    rgba.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
         .map_err(|e| format!("{}: {e}", path.display()))?;
+    crate::files::write_output(path, job.replaces, |w| w.write_all(&png))
+        .map_err(|e| e.to_string())?;
     let center = state.map_memory.detached().unwrap_or(lat_lon(25.0, 10.0));
     let r = map_rect;
     let meta = serde_json::json!({
@@ -865,9 +876,10 @@ fn save_screenshot(
         "center_lat_deg": center.y(),
         "center_lon_deg": center.x(),
     });
-    let meta_path = path.with_extension("json");
-    std::fs::write(&meta_path, meta.to_string())
-        .map_err(|e| format!("{}: {e}", meta_path.display()))
+    crate::files::write_output(&path.with_extension("json"), job.replaces, |w| {
+        w.write_all(meta.to_string().as_bytes())
+    })
+    .map_err(|e| e.to_string())
 }
 
 /// Opens the window and runs until it is closed.

@@ -109,7 +109,7 @@ pub fn match_photo(options: &MatchOptions, out: &mut dyn Write) -> Result<usize,
         TowerChoice::Colour => &ColourTowers,
     };
     let ranked = rank_tiles(towers, &photo, &usable, options.prior_weight)?;
-    let write_err = CliError::io("stdout");
+    let write_err = CliError::io("standard output");
     if options.json {
         let json = MatchJson {
             photo: options.photo.display().to_string(),

@@ -41,7 +41,7 @@ pub fn build(input: &Path, params: PartitionParams, out: &Path) -> Result<String
 /// Prints the shipped partitions as a table.
 pub fn stats(out: &mut impl Write) -> Result<(), GeoError> {
     let io = |e: std::io::Error| GeoError::Io {
-        path: "<stdout>".into(),
+        path: "standard output".into(),
         source: e,
     };
     writeln!(

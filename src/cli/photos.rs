@@ -1,6 +1,7 @@
 //! What `predict` and `eval` share: finding photos, loading the model with a visible status,
 //! and running photos through it while the next one is decoded on a second thread.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::sync_channel;
 
@@ -12,7 +13,23 @@ use crate::photo::exif::{PhotoFacts, read_facts};
 use crate::photo::has_photo_extension;
 use crate::predict::{LoadStage, ModelDirs, Prediction, Predictor};
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), CliError> {
+/// Folders and photos already seen, by canonical path: symbolic links are followed once, so a
+/// link loop (`ln -s . a`) or two links to one folder never list a photo twice.
+#[derive(Default)]
+struct Seen(HashSet<PathBuf>);
+
+impl Seen {
+    /// True the first time a file or folder is met, by whatever name.
+    fn first_time(&mut self, path: &Path) -> bool {
+        match std::fs::canonicalize(path) {
+            Ok(canonical) => self.0.insert(canonical),
+            // A dangling link or an unreadable entry: kept, so that it is reported by name.
+            Err(_) => true,
+        }
+    }
+}
+
+fn walk(dir: &Path, seen: &mut Seen, out: &mut Vec<PathBuf>) -> Result<(), CliError> {
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(CliError::io(dir))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -20,8 +37,10 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), CliError> {
     entries.sort();
     for path in entries {
         if path.is_dir() {
-            walk(&path, out)?;
-        } else if has_photo_extension(&path) {
+            if seen.first_time(&path) {
+                walk(&path, seen, out)?;
+            }
+        } else if has_photo_extension(&path) && seen.first_time(&path) {
             out.push(path);
         }
     }
@@ -32,9 +51,12 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), CliError> {
 /// extensions only). A path that does not exist is an error before anything runs.
 pub fn collect_photos(paths: &[PathBuf]) -> Result<Vec<PathBuf>, CliError> {
     let mut photos = Vec::new();
+    let mut seen = Seen::default();
     for path in paths {
         if path.is_dir() {
-            walk(path, &mut photos)?;
+            if seen.first_time(path) {
+                walk(path, &mut seen, &mut photos)?;
+            }
         } else if path.exists() {
             photos.push(path.clone());
         } else {
@@ -138,4 +160,36 @@ pub fn run_photos(
             );
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn link_loops_and_doubled_links_list_each_photo_once() {
+        let dir = std::env::temp_dir().join(format!("geolens-walk-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("trip")).expect("dir");
+        std::fs::write(dir.join("trip/a.jpg"), b"x").expect("write");
+        std::fs::write(dir.join("b.png"), b"x").expect("write");
+        // Two loops back to the top, a second name for the folder and one for a photo.
+        for (link, target) in [
+            ("trip/up", ".."),
+            ("loop", "."),
+            ("again", "trip"),
+            ("c.jpg", "b.png"),
+        ] {
+            std::os::unix::fs::symlink(target, dir.join(link)).expect("symlink");
+        }
+        let started = std::time::Instant::now();
+        let photos = collect_photos(std::slice::from_ref(&dir)).expect("photos");
+        assert!(started.elapsed().as_secs() < 5);
+        let names: Vec<String> = photos
+            .iter()
+            .map(|p| p.strip_prefix(&dir).unwrap().display().to_string())
+            .collect();
+        assert_eq!(names, ["again/a.jpg", "b.png"], "{names:?}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -38,4 +38,7 @@ pub enum ModelError {
     DeviceLost(String),
     #[error("the device failed: {0}")]
     Device(String),
+    /// The model computed NaN or infinity: its weights are damaged.
+    #[error("the model's output is not a number (NaN or infinite): {0}")]
+    NonFinite(String),
 }

@@ -11,9 +11,14 @@ use super::PhotoError;
 /// Largest image decoded: 100 megapixels (300 MB as RGB), above any consumer camera.
 pub const MAX_MEGAPIXELS: u64 = 100;
 
+/// The most the PNG decoder may allocate besides the pixels: its compressed metadata (ICC
+/// profile, text) can inflate to gigabytes from a few kilobytes. Real ICC profiles are a few
+/// kilobytes to a few megabytes.
+pub const MAX_PNG_METADATA_BYTES: u64 = 32 << 20;
+
 /// Decodes the photo at `path`.
 pub fn decode_photo(path: &Path) -> Result<RgbImage, PhotoError> {
-    let file = std::fs::File::open(path).map_err(|e| PhotoError::Read {
+    let file = crate::files::open_regular(path).map_err(|e| PhotoError::Read {
         path: path.to_owned(),
         message: e.to_string(),
     })?;
@@ -158,8 +163,14 @@ fn decode_from<R: BufRead + Seek>(mut reader: R, path: &Path) -> Result<RgbImage
             }),
         };
     }
-    // The size cap below is ours, checked from the header before any pixel is allocated.
-    reader.no_limits();
+    // The pixel cap below is ours, checked from the header before any pixel is allocated. The
+    // PNG decoder's own allocations (inflated metadata, row buffers) have a budget of their
+    // own: past it, a profile or text chunk is dropped unread.
+    let mut limits = image::Limits::no_limits();
+    if reader.format() == Some(image::ImageFormat::Png) {
+        limits.max_alloc = Some(MAX_PNG_METADATA_BYTES);
+    }
+    reader.limits(limits);
     let mut decoder = reader.into_decoder().map_err(corrupt)?;
     let (width, height) = decoder.dimensions();
     if width == 0 || height == 0 {
@@ -263,6 +274,64 @@ mod tests {
             .expect_err("missing")
             .to_string();
         assert!(err.contains("/no/such/photo.jpg"), "{err}");
+    }
+
+    #[test]
+    fn metadata_that_inflates_past_the_decoders_budget_is_refused() {
+        // A real profile is kilobytes; one that would inflate to 2 GiB is dropped after at
+        // most MAX_PNG_METADATA_BYTES, and the pixels still decode. (Unbounded, this took
+        // 2.4 GB and aborted on larger ones; the test below measures the memory.)
+        for profile_bytes in [3_000, 2 << 30] {
+            let png = crate::testing::png_with_icc_profile_of(profile_bytes);
+            assert!(png.len() < 20 << 20, "{} bytes", png.len());
+            let started = std::time::Instant::now();
+            let ok = decode_photo_bytes(&png, Path::new("icc.png")).expect("decodes");
+            assert_eq!(ok.dimensions(), (16, 16));
+            assert!(ok.pixels().all(|p| p.0 == [0, 0, 0]));
+            assert!(started.elapsed().as_secs() < 20, "{:?}", started.elapsed());
+        }
+    }
+
+    /// Peak resident memory of this process, in MB (Linux).
+    fn peak_rss_mb() -> f64 {
+        let status = std::fs::read_to_string("/proc/self/status").expect("proc");
+        let line = status
+            .lines()
+            .find(|l| l.starts_with("VmHWM:"))
+            .expect("VmHWM");
+        line.split_whitespace()
+            .nth(1)
+            .and_then(|kb| kb.parse::<f64>().ok())
+            .expect("kB")
+            / 1e3
+    }
+
+    #[test]
+    fn a_metadata_bomb_is_decoded_within_its_memory_budget() {
+        // In a child process of its own, so that other tests' memory does not count.
+        const CHILD: &str = "GEOLENS_TEST_DECODE_BOMB_CHILD";
+        if std::env::var_os(CHILD).is_some() {
+            let png = crate::testing::png_with_icc_profile_of(2 << 30);
+            decode_photo_bytes(&png, Path::new("bomb.png")).expect("decodes");
+            let peak = peak_rss_mb();
+            println!("peak resident memory {peak:.0} MB");
+            assert!(peak < 250.0, "peak resident memory {peak:.0} MB");
+            return;
+        }
+        let out = std::process::Command::new(std::env::current_exe().expect("test binary"))
+            .args([
+                "--exact",
+                "photo::decode::tests::a_metadata_bomb_is_decoded_within_its_memory_budget",
+                "--nocapture",
+            ])
+            .env(CHILD, "1")
+            .output()
+            .expect("runs");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && text.contains("peak resident memory"),
+            "{text}"
+        );
     }
 
     #[test]

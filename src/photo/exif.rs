@@ -29,7 +29,7 @@ impl PhotoFacts {
 /// Reads the EXIF facts of the photo at `path`. A photo without EXIF, or with EXIF that cannot
 /// be parsed, has no facts: that is never an error (the pixels may still be fine).
 pub fn read_facts(path: &Path) -> PhotoFacts {
-    std::fs::read(path)
+    crate::files::read_regular(path)
         .map(|bytes| read_facts_from_bytes(&bytes))
         .unwrap_or_default()
 }

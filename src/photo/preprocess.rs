@@ -34,12 +34,13 @@ struct Taps {
     weights: Vec<i64>,
 }
 
-/// Pillow's `precompute_coeffs` + `normalize_coeffs_8bpc` for resizing `in_size` -> `out_size`.
-fn taps(in_size: usize, out_size: usize) -> Vec<Taps> {
+/// Pillow's `precompute_coeffs` + `normalize_coeffs_8bpc` for resizing `in_size` -> `out_size`,
+/// for the output pixels in `window` only.
+fn taps(in_size: usize, out_size: usize, window: std::ops::Range<usize>) -> Vec<Taps> {
     let scale = in_size as f64 / out_size as f64;
     let filter_scale = scale.max(1.0);
     let support = 2.0 * filter_scale;
-    (0..out_size)
+    window
         .map(|xx| {
             let center = (xx as f64 + 0.5) * scale;
             // C's (int) cast truncates toward zero, as `as` does.
@@ -70,12 +71,27 @@ fn clip8(acc: i64) -> u8 {
     (acc >> PRECISION_BITS).clamp(0, 255) as u8
 }
 
-/// One separable pass along x (`horizontal`) or y.
-fn resample_pass(src: &RgbImage, out_w: u32, out_h: u32, horizontal: bool) -> RgbImage {
-    let taps = if horizontal {
-        taps(src.width() as usize, out_w as usize)
+/// One separable pass along x (`horizontal`) or y, resizing that axis to `out_len` pixels but
+/// computing only the output pixels in `window`: the work and memory are bounded by the
+/// window, not by the full resized size (a 1 x 100,000 px image resized to a shortest side of
+/// 224 would be 224 x 22,400,000 px).
+fn resample_pass(
+    src: &RgbImage,
+    out_len: u32,
+    window: std::ops::Range<u32>,
+    horizontal: bool,
+) -> RgbImage {
+    let in_len = if horizontal {
+        src.width()
     } else {
-        taps(src.height() as usize, out_h as usize)
+        src.height()
+    };
+    let range = window.start as usize..window.end as usize;
+    let taps = taps(in_len as usize, out_len as usize, range);
+    let (out_w, out_h) = if horizontal {
+        (window.len() as u32, src.height())
+    } else {
+        (src.width(), window.len() as u32)
     };
     let mut out = RgbImage::new(out_w, out_h);
     for (x, y, pixel) in out.enumerate_pixels_mut() {
@@ -99,14 +115,28 @@ fn resample_pass(src: &RgbImage, out_w: u32, out_h: u32, horizontal: bool) -> Rg
 
 /// Pillow's `Image.resize(size, Image.BICUBIC)` for an RGB image.
 pub fn resize_bicubic(src: &RgbImage, out_w: u32, out_h: u32) -> RgbImage {
-    let mut img = src.clone();
-    if out_w != img.width() {
-        img = resample_pass(&img, out_w, img.height(), true);
+    resize_bicubic_window(src, (out_w, out_h), 0..out_w, 0..out_h)
+}
+
+/// The part `xs` x `ys` of [`resize_bicubic`]'s output, computed without the rest: the same
+/// pixels as resizing the whole image and cropping.
+pub fn resize_bicubic_window(
+    src: &RgbImage,
+    (out_w, out_h): (u32, u32),
+    xs: std::ops::Range<u32>,
+    ys: std::ops::Range<u32>,
+) -> RgbImage {
+    let columns = if out_w != src.width() {
+        resample_pass(src, out_w, xs, true)
+    } else {
+        image::imageops::crop_imm(src, xs.start, 0, xs.len() as u32, src.height()).to_image()
+    };
+    if out_h != src.height() {
+        resample_pass(&columns, out_h, ys, false)
+    } else {
+        let w = columns.width();
+        image::imageops::crop_imm(&columns, 0, ys.start, w, ys.len() as u32).to_image()
     }
-    if out_h != img.height() {
-        img = resample_pass(&img, out_w, out_h, false);
-    }
-    img
 }
 
 /// Size after resizing the shortest side to `short_px`, the long side scaled and truncated as
@@ -121,12 +151,12 @@ pub fn shortest_side_size(width: u32, height: u32, short_px: u32) -> (u32, u32) 
     }
 }
 
-/// The 8-bit `size` x `size` image CLIP sees: shortest side resized, centre cropped.
+/// The 8-bit `size` x `size` image CLIP sees: shortest side resized, centre cropped. Only the
+/// cropped part is resampled, so any aspect ratio costs the same.
 pub fn clip_crop(src: &RgbImage, size: u32) -> RgbImage {
     let (w, h) = shortest_side_size(src.width(), src.height(), size);
-    let resized = resize_bicubic(src, w, h);
     let (left, top) = ((w - size) / 2, (h - size) / 2);
-    image::imageops::crop_imm(&resized, left, top, size, size).to_image()
+    resize_bicubic_window(src, (w, h), left..left + size, top..top + size)
 }
 
 /// Normalised CHW floats of an already cropped image: `(v / 255 - mean) / std`.
@@ -162,9 +192,42 @@ mod tests {
     }
 
     #[test]
+    fn the_crop_is_resampled_alone_exactly_as_the_whole_image_then_cropped() {
+        let noisy = |w, h| {
+            RgbImage::from_fn(w, h, |x, y| {
+                let v = (x * 7919 + y * 104_729 + x * y * 31) % 251;
+                image::Rgb([v as u8, (v * 3 % 256) as u8, (255 - v) as u8])
+            })
+        };
+        for (w, h) in [(50, 900), (900, 50), (224, 500), (300, 224), (17, 13)] {
+            let src = noisy(w, h);
+            let (rw, rh) = shortest_side_size(w, h, 224);
+            let whole = resize_bicubic(&src, rw, rh);
+            let (left, top) = ((rw - 224) / 2, (rh - 224) / 2);
+            let cropped = image::imageops::crop_imm(&whole, left, top, 224, 224).to_image();
+            assert_eq!(clip_crop(&src, 224), cropped, "{w}x{h}");
+        }
+    }
+
+    #[test]
+    fn extreme_aspect_ratios_cost_no_more_than_the_crop() {
+        // Resized whole, 1 x 100,000 px would be 224 x 22.4 million px (15 GB).
+        for src in [
+            RgbImage::from_pixel(1, 100_000, image::Rgb([10, 200, 30])),
+            RgbImage::from_pixel(100_000, 1, image::Rgb([10, 200, 30])),
+        ] {
+            let started = std::time::Instant::now();
+            let crop = clip_crop(&src, 224);
+            assert_eq!(crop.dimensions(), (224, 224));
+            assert!(crop.pixels().all(|p| p.0 == [10, 200, 30]));
+            assert!(started.elapsed().as_secs() < 10, "{:?}", started.elapsed());
+        }
+    }
+
+    #[test]
     fn weights_sum_to_one_in_fixed_point() {
         for (a, b) in [(600, 336), (400, 224), (100, 224), (7, 3)] {
-            for t in taps(a, b) {
+            for t in taps(a, b, 0..b) {
                 let sum: i64 = t.weights.iter().sum();
                 assert!((sum - (1 << PRECISION_BITS)).abs() <= t.weights.len() as i64);
             }

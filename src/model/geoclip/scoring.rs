@@ -127,6 +127,11 @@ impl GalleryMatrix {
             for block in &self.blocks {
                 let cols = block.dims()[1];
                 let logits = read_floats(q.clone().matmul(block.clone()))?;
+                if let Some(bad) = logits.iter().find(|v| !v.is_finite()) {
+                    return Err(ModelError::NonFinite(format!(
+                        "a gallery logit is {bad}; the weights are damaged"
+                    )));
+                }
                 for (r, row) in logits.chunks(cols).enumerate() {
                     let at = (first + r) * self.n + column;
                     out[at..at + cols].copy_from_slice(row);
@@ -262,6 +267,15 @@ mod tests {
             .map(|(a, b)| (a - b).abs())
             .fold(0f32, f32::max);
         assert!(max_diff < 1e-6, "against burn's softmax: {max_diff}");
+        // Damaged weights (NaN in an embedding) are an error, never a NaN probability.
+        let mut nan = noise(images * dim, 9);
+        nan[3] = f32::NAN;
+        let nan = Tensor::<2>::from_data(TensorData::new(nan, [images, dim]), &device);
+        let err = blocked
+            .probabilities(nan, 3.0)
+            .expect_err("NaN")
+            .to_string();
+        assert!(err.contains("not a number"), "{err}");
         // A single point wider than a buffer is an error naming the limit.
         let err = GalleryMatrix::new(&unit, n, dim, &device, Some(32))
             .expect_err("64 bytes a point")

@@ -1,0 +1,215 @@
+//! Reading and writing the user's files safely: only regular files are opened for reading (a
+//! FIFO named `photo.jpg` would block forever), and every output is written to a fresh
+//! temporary file beside it, flushed to disk and renamed into place, so that a failure (a full
+//! disk, a crash) never leaves a damaged or emptied file under the final name, and an existing
+//! file is replaced only when the user said so.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum OutputError {
+    #[error("{} already exists; pass --force to replace it", .0.display())]
+    Exists(PathBuf),
+    #[error("{} is not a regular file; refusing to replace it", .0.display())]
+    NotAFile(PathBuf),
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// Opens `path` for reading if it is a regular file (following symbolic links); a FIFO, a
+/// device or a folder is refused before it is opened, since opening a FIFO blocks.
+pub fn open_regular(path: &Path) -> std::io::Result<File> {
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("not a regular file ({})", file_kind(&meta)),
+        ));
+    }
+    File::open(path)
+}
+
+/// The whole of a regular file (see [`open_regular`]).
+pub fn read_regular(path: &Path) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut open_regular(path)?, &mut bytes)?;
+    Ok(bytes)
+}
+
+fn file_kind(meta: &std::fs::Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    let t = meta.file_type();
+    if t.is_dir() {
+        "a folder"
+    } else if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_block_device() || t.is_char_device() {
+        "a device"
+    } else {
+        "not a file"
+    }
+}
+
+/// Checks, before any work starts, that `path` may be written: it does not exist, or it is a
+/// regular file and `force` is set.
+pub fn check_output(path: &Path, force: bool) -> Result<(), OutputError> {
+    match std::fs::symlink_metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(source) => Err(OutputError::Io {
+            path: path.to_owned(),
+            source,
+        }),
+        Ok(meta) if !meta.is_file() => Err(OutputError::NotAFile(path.to_owned())),
+        Ok(_) if !force => Err(OutputError::Exists(path.to_owned())),
+        Ok(_) => Ok(()),
+    }
+}
+
+/// Writes `path` through `write`: into a temporary file created exclusively in the same
+/// folder, flushed and synced, then renamed over `path`. Refuses an existing `path` unless
+/// `force`. On any error the temporary file is removed and `path` is untouched.
+pub fn write_output(
+    path: &Path,
+    force: bool,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<(), OutputError> {
+    check_output(path, force)?;
+    let (tmp, file) = create_temporary_beside(path)?;
+    let io_err = |source| OutputError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let written = (|| {
+        let mut out = BufWriter::new(file);
+        write(&mut out)?;
+        out.into_inner().map_err(|e| e.into_error())?.sync_all()
+    })();
+    let result = written
+        .map_err(io_err)
+        .and_then(|()| check_output(path, force))
+        .and_then(|()| std::fs::rename(&tmp, path).map_err(io_err));
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Numbers the temporary files of this process.
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// A new, empty file named `.NAME.PID-N.partial` beside `path`, created exclusively (never
+/// through a file or link already there).
+fn create_temporary_beside(path: &Path) -> Result<(PathBuf, File), OutputError> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "output".into());
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    loop {
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let tmp = dir.join(format!(".{name}.{}-{n}.partial", std::process::id()));
+        match File::options().write(true).create_new(true).open(&tmp) {
+            Ok(file) => return Ok((tmp, file)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(source) => {
+                return Err(OutputError::Io {
+                    path: path.to_owned(),
+                    source,
+                });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("geolens-files-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("dir");
+        dir
+    }
+
+    #[test]
+    fn fifos_and_folders_are_refused_without_blocking() {
+        let dir = scratch("fifo");
+        let fifo = dir.join("photo.jpg");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .expect("mkfifo runs");
+        assert!(made.success());
+        let err = open_regular(&fifo).expect_err("a FIFO").to_string();
+        assert!(err.contains("FIFO"), "{err}");
+        let err = read_regular(&dir).expect_err("a folder").to_string();
+        assert!(err.contains("folder"), "{err}");
+        std::fs::write(dir.join("a.txt"), b"abc").expect("write");
+        assert_eq!(read_regular(&dir.join("a.txt")).expect("reads"), b"abc");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn outputs_replace_only_with_force_and_never_half_written() {
+        let dir = scratch("out");
+        let path = dir.join("report.csv");
+        write_output(&path, false, |w| w.write_all(b"one")).expect("new file");
+        assert_eq!(std::fs::read(&path).unwrap(), b"one");
+        let err = write_output(&path, false, |w| w.write_all(b"two")).expect_err("exists");
+        assert!(matches!(err, OutputError::Exists(_)), "{err}");
+        // A failing writer leaves the old file and no temporary behind.
+        let err = write_output(&path, true, |w| {
+            w.write_all(b"half")?;
+            Err(std::io::Error::other("disk full"))
+        })
+        .expect_err("fails");
+        assert!(err.to_string().contains("disk full"), "{err}");
+        assert_eq!(std::fs::read(&path).unwrap(), b"one");
+        write_output(&path, true, |w| w.write_all(b"two")).expect("forced");
+        assert_eq!(std::fs::read(&path).unwrap(), b"two");
+        let names: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(names.len(), 1, "{names:?}");
+        // A folder under the output's name is never replaced, even with --force.
+        std::fs::create_dir(dir.join("sub")).unwrap();
+        let err = write_output(&dir.join("sub"), true, |_| Ok(())).expect_err("folder");
+        assert!(matches!(err, OutputError::NotAFile(_)), "{err}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_planted_link_at_the_temporary_name_is_never_written_through() {
+        let dir = scratch("link");
+        let victim = dir.join("victim.txt");
+        std::fs::write(&victim, b"keep").unwrap();
+        // Links at the next names this process would pick.
+        let next = COUNTER.load(Ordering::Relaxed);
+        for n in next..next + 64 {
+            let _ = std::os::unix::fs::symlink(
+                &victim,
+                dir.join(format!(".out.csv.{}-{n}.partial", std::process::id())),
+            );
+        }
+        write_output(&dir.join("out.csv"), false, |w| w.write_all(b"new")).expect("writes");
+        assert_eq!(std::fs::read(&victim).unwrap(), b"keep");
+        assert_eq!(std::fs::read(dir.join("out.csv")).unwrap(), b"new");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
