@@ -97,24 +97,77 @@ fn decode_heif(bytes: &[u8], path: &Path) -> Result<RgbImage, PhotoError> {
     })
 }
 
-/// A JPEG whose last 64 KiB hold no end-of-image marker was cut short. Decoders fill the
-/// missing part with grey instead of failing, so this is checked up front.
+/// A JPEG cut short: decoders fill the missing part with grey instead of failing, so this is
+/// checked up front, from the main image's own structure (an end-of-image marker anywhere, such
+/// as the EXIF thumbnail's, proves nothing).
 fn is_truncated_jpeg<R: BufRead + Seek>(reader: &mut R) -> std::io::Result<bool> {
-    use std::io::SeekFrom;
     let mut magic = [0u8; 3];
     let n = reader.read(&mut magic)?;
     let truncated = if n == 3 && magic == [0xFF, 0xD8, 0xFF] {
-        let len = reader.seek(SeekFrom::End(0))?;
-        let tail_len = len.min(64 * 1024);
-        reader.seek(SeekFrom::Start(len - tail_len))?;
-        let mut tail = Vec::with_capacity(tail_len as usize);
-        reader.read_to_end(&mut tail)?;
-        !tail.windows(2).any(|w| w == [0xFF, 0xD9])
+        reader.rewind()?;
+        let mut bytes = Vec::new();
+        reader.read_to_end(&mut bytes)?;
+        !main_image_is_complete(&bytes)
     } else {
         false
     };
     reader.rewind()?;
     Ok(truncated)
+}
+
+/// Walks the JPEG's segments by their lengths (so that nothing inside an APP segment, such as
+/// a thumbnail, is taken for the image's own markers) and its entropy-coded scans, and says
+/// whether the main image reaches its end-of-image marker. Data after it (multi-picture
+/// trailers, motion photos) is not looked at.
+pub fn main_image_is_complete(bytes: &[u8]) -> bool {
+    let mut pos = 2;
+    loop {
+        // Markers may be preceded by any number of 0xFF fill bytes.
+        while bytes.get(pos) == Some(&0xFF) && bytes.get(pos + 1) == Some(&0xFF) {
+            pos += 1;
+        }
+        let (Some(0xFF), Some(&marker)) = (bytes.get(pos), bytes.get(pos + 1)) else {
+            return false;
+        };
+        pos += 2;
+        match marker {
+            0xD9 => return true,
+            0x01 | 0xD0..=0xD8 => continue,
+            _ => {}
+        }
+        let Some(len) = bytes
+            .get(pos..pos + 2)
+            .map(|b| usize::from(u16::from_be_bytes([b[0], b[1]])))
+        else {
+            return false;
+        };
+        if len < 2 || pos + len > bytes.len() {
+            return false;
+        }
+        pos += len;
+        if marker == 0xDA {
+            // Entropy-coded data runs to the next marker that is neither a stuffed 0xFF00 nor
+            // a restart marker.
+            match next_marker_after_scan(bytes, pos) {
+                Some(at) => pos = at,
+                None => return false,
+            }
+        }
+    }
+}
+
+fn next_marker_after_scan(bytes: &[u8], from: usize) -> Option<usize> {
+    let mut i = from;
+    while i + 1 < bytes.len() {
+        if bytes[i] == 0xFF {
+            match bytes[i + 1] {
+                0x00 | 0xD0..=0xD7 | 0xFF => {}
+                _ => return Some(i),
+            }
+        }
+        i += 1;
+    }
+    None
 }
 
 fn decode_from<R: BufRead + Seek>(mut reader: R, path: &Path) -> Result<RgbImage, PhotoError> {
@@ -332,6 +385,35 @@ mod tests {
             out.status.success() && text.contains("peak resident memory"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_jpeg_cut_anywhere_in_its_image_is_truncated_whatever_its_thumbnail_says() {
+        let jpeg = std::fs::read(fixture("rocket.jpg")).expect("read");
+        assert!(main_image_is_complete(&jpeg));
+        // An APP segment carrying a thumbnail with its own end-of-image marker, as cameras
+        // write in their EXIF, and a multi-picture trailer after the image.
+        let thumbnail = [&[0xFF, 0xD8, 0xFF, 0xDB][..], &[0u8; 40], &[0xFF, 0xD9]].concat();
+        let mut app = b"Exif\0\0".to_vec();
+        app.extend_from_slice(&thumbnail);
+        let mut camera = jpeg[..2].to_vec();
+        camera.extend_from_slice(&[0xFF, 0xE1]);
+        camera.extend_from_slice(&((app.len() + 2) as u16).to_be_bytes());
+        camera.extend_from_slice(&app);
+        camera.extend_from_slice(&jpeg[2..]);
+        let whole = camera.len();
+        camera.extend_from_slice(&thumbnail);
+        assert!(main_image_is_complete(&camera));
+        assert!(decode_photo_bytes(&camera, Path::new("camera.jpg")).is_ok());
+        for cut in (3..whole - 1).step_by(997).chain([whole - 2, whole - 1]) {
+            assert!(!main_image_is_complete(&camera[..cut]), "cut at {cut}");
+            let err = decode_photo_bytes(&camera[..cut], Path::new("cut.jpg"))
+                .expect_err("truncated")
+                .to_string();
+            assert!(err.contains("truncated"), "cut at {cut}: {err}");
+        }
+        // Cut inside the trailer: the image itself is whole.
+        assert!(decode_photo_bytes(&camera[..whole + 10], Path::new("t.jpg")).is_ok());
     }
 
     #[test]
