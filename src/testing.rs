@@ -30,6 +30,13 @@ pub struct Faults {
     pub cut_bodies_longer_than: usize,
     /// Ignore `Range` headers (answer 200 with the whole file), as some servers do.
     pub no_ranges: bool,
+    /// Answer range requests with 206 and a `Content-Range`, but from this many bytes further
+    /// on than asked (a broken proxy or cache).
+    pub range_shifted_by: usize,
+    /// Send the headers and this many body bytes, then go silent (keep the connection open
+    /// without sending more) for `stall_for`.
+    pub stall_after_bytes: Option<usize>,
+    pub stall_for: Duration,
 }
 
 /// A file server on 127.0.0.1, stopped when dropped.
@@ -167,11 +174,18 @@ fn serve(conn: TcpStream, shared: &Shared) {
         .filter(|_| !shared.faults.no_ranges && if_range_ok)
         .map(|r| parse_range(r, body.len()));
     let (status, slice, extra) = match range {
-        Some(Some((a, b))) => (
-            "206 Partial Content",
-            &body[a..=b],
-            format!("Content-Range: bytes {a}-{b}/{}\r\n", body.len()),
-        ),
+        Some(Some((a, b))) => {
+            let shift = shared.faults.range_shifted_by;
+            let (a, b) = (
+                (a + shift).min(body.len() - 1),
+                (b + shift).min(body.len() - 1),
+            );
+            (
+                "206 Partial Content",
+                &body[a..=b],
+                format!("Content-Range: bytes {a}-{b}/{}\r\n", body.len()),
+            )
+        }
         Some(None) => {
             let _ = out.write_all(
                 format!(
@@ -204,6 +218,12 @@ fn serve(conn: TcpStream, shared: &Shared) {
         let _ = out.write_all(&slice[..n]);
         let _ = out.flush();
         let _ = out.shutdown(std::net::Shutdown::Both);
+        return;
+    }
+    if let Some(n) = shared.faults.stall_after_bytes {
+        let _ = out.write_all(&slice[..n.min(slice.len())]);
+        let _ = out.flush();
+        std::thread::sleep(shared.faults.stall_for);
         return;
     }
     let _ = out.write_all(slice);

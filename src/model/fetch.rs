@@ -76,6 +76,9 @@ pub struct FetchOptions {
     /// Tries per byte range: a dropped connection is resumed where it stopped this many
     /// times before the run gives up (the partial file stays for the next run).
     pub attempts: u32,
+    /// A server that sends nothing for this long (no headers, or no body bytes) is given up
+    /// on, as a dropped connection is.
+    pub stall_timeout: std::time::Duration,
 }
 
 impl FetchOptions {
@@ -87,6 +90,7 @@ impl FetchOptions {
             force: false,
             half: true,
             attempts: 4,
+            stall_timeout: std::time::Duration::from_secs(30),
         }
     }
 }
@@ -194,10 +198,29 @@ fn select_tensors(
             .and_then(|a| Some((a[0].as_u64()?, a[1].as_u64()?)))
             .filter(|(b, e)| b <= e)
             .ok_or_else(|| format!("tensor {name} has no valid data_offsets"))?;
-        if entry.get("dtype").and_then(Value::as_str).is_none()
-            || entry.get("shape").and_then(Value::as_array).is_none()
-        {
+        let (Some(dtype), Some(shape)) = (
+            entry.get("dtype").and_then(Value::as_str),
+            entry.get("shape").and_then(Value::as_array),
+        ) else {
             return Err(format!("tensor {name} has no dtype or shape"));
+        };
+        let values = shape
+            .iter()
+            .try_fold(1u64, |n, d| n.checked_mul(d.as_u64()?))
+            .ok_or_else(|| format!("tensor {name} has a bad shape"))?;
+        let bytes_per_value = match dtype {
+            "F64" | "I64" | "U64" => 8,
+            "F32" | "I32" | "U32" => 4,
+            "F16" | "BF16" | "I16" | "U16" => 2,
+            "I8" | "U8" | "BOOL" => 1,
+            other => return Err(format!("tensor {name} has an unknown dtype {other}")),
+        };
+        if values.checked_mul(bytes_per_value) != Some(offsets.1 - offsets.0) {
+            return Err(format!(
+                "tensor {name} holds {} bytes, but {values} values of {dtype} take {}",
+                offsets.1 - offsets.0,
+                values.saturating_mul(bytes_per_value)
+            ));
         }
         tensors.push(SourceTensor {
             name,
@@ -286,13 +309,16 @@ struct Body {
 }
 
 impl Http {
-    fn new() -> Result<Self, FetchError> {
+    /// A client that gives up on a server silent for `stall_timeout`: the blocking client's
+    /// timeout bounds the wait for the headers and each read of the body, not the whole
+    /// (1.2 GB) download.
+    fn new(stall_timeout: std::time::Duration) -> Result<Self, FetchError> {
         // reqwest is built without a default TLS provider: install ring's once.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let client = reqwest::blocking::Client::builder()
             .user_agent(crate::USER_AGENT)
             .connect_timeout(std::time::Duration::from_secs(20))
-            .timeout(None)
+            .timeout(stall_timeout)
             .build()
             .map_err(|e| FetchError::Network {
                 url: String::new(),
@@ -323,6 +349,9 @@ impl Http {
                 status,
             });
         }
+        if let (206, Some((first, last))) = (status, range) {
+            check_content_range(url, &response, first, last)?;
+        }
         let etag = response
             .headers()
             .get(reqwest::header::ETAG)
@@ -352,6 +381,38 @@ impl Http {
             return Err(network(url, &"the connection closed early"));
         }
         Ok((bytes, etag))
+    }
+}
+
+/// A 206 answer must hold the bytes asked for: its `Content-Range` starts at `first` and ends
+/// at `last` (or at the file's end before it). Anything else would be written at the wrong
+/// place in the record.
+fn check_content_range(
+    url: &str,
+    response: &reqwest::blocking::Response,
+    first: u64,
+    last: u64,
+) -> Result<(), FetchError> {
+    let value = response
+        .headers()
+        .get(reqwest::header::CONTENT_RANGE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let range = value
+        .strip_prefix("bytes ")
+        .and_then(|r| r.split_once('/'))
+        .and_then(|(span, _)| span.split_once('-'))
+        .and_then(|(a, b)| Some((a.trim().parse::<u64>().ok()?, b.trim().parse::<u64>().ok()?)));
+    match range {
+        Some((a, b)) if a == first && b <= last && a <= b => Ok(()),
+        _ => Err(FetchError::BadSource {
+            url: url.to_string(),
+            message: format!(
+                "asked for bytes {first}-{last}, the server answered with other bytes \
+                 (Content-Range: {}); nothing was written from it",
+                if value.is_empty() { "none" } else { value }
+            ),
+        }),
     }
 }
 
@@ -435,7 +496,7 @@ pub fn fetch_with_writer(
     let base = options.base_url.trim_end_matches('/');
     let url = format!("{base}/{SAFETENSORS_FILE}");
     let config_url = format!("{base}/{CONFIG_FILE}");
-    let http = Http::new()?;
+    let http = Http::new(options.stall_timeout)?;
 
     // 1. The source's header: what the vision tensors are and where they lie.
     progress(FetchProgress::ReadingHeader);
@@ -1131,5 +1192,77 @@ mod tests {
         assert_eq!(out, rest, "a float split across reads is carried over");
         assert!(select_tensors(b"{}", 8, is_vision_tensor).is_err());
         assert!(select_tensors(b"nope", 8, is_vision_tensor).is_err());
+    }
+
+    #[test]
+    fn a_tensor_whose_bytes_do_not_match_its_shape_is_a_bad_source() {
+        // 10 bytes for one float32 (the fetcher once looped forever on such a tensor).
+        for (dtype, shape, offsets, needle) in [
+            ("F32", serde_json::json!([1]), [0, 10], "holds 10 bytes"),
+            (
+                "F32",
+                serde_json::json!([3]),
+                [0, 10],
+                "3 values of F32 take 12",
+            ),
+            ("F16", serde_json::json!([2, 2]), [0, 6], "take 8"),
+            ("Q4", serde_json::json!([1]), [0, 1], "unknown dtype Q4"),
+        ] {
+            let header = serde_json::json!({
+                "vision_model.w": {"dtype": dtype, "shape": shape, "data_offsets": offsets},
+            });
+            let json = serde_json::to_vec(&header).expect("json");
+            let err = match select_tensors(&json, 8, is_vision_tensor) {
+                Err(e) => e,
+                Ok(_) => panic!("{dtype} {shape} {offsets:?} accepted"),
+            };
+            assert!(
+                err.contains("vision_model.w") && err.contains(needle),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_answer_from_the_wrong_offset_is_refused_and_nothing_is_installed() {
+        let faults = Faults {
+            range_shifted_by: 4,
+            ..Faults::default()
+        };
+        let server = LoopbackServer::start(source_files(), faults).expect("server");
+        let out = scratch("shifted");
+        let err =
+            fetch_clip_vision(&options(&server, &out), |_| (), None).expect_err("shifted ranges");
+        let text = err.to_string();
+        assert!(
+            matches!(err, FetchError::BadSource { .. }) && text.contains("Content-Range"),
+            "{text}"
+        );
+        assert!(!out.join(SAFETENSORS_FILE).exists());
+        let _ = std::fs::remove_dir_all(&out);
+    }
+
+    #[test]
+    fn a_server_that_stalls_mid_body_is_given_up_on_in_bounded_time() {
+        let faults = Faults {
+            stall_after_bytes: Some(1000),
+            stall_for: std::time::Duration::from_secs(20),
+            ..Faults::default()
+        };
+        let server = LoopbackServer::start(source_files(), faults).expect("server");
+        let out = scratch("stall");
+        let mut opts = options(&server, &out);
+        opts.stall_timeout = std::time::Duration::from_secs(1);
+        opts.attempts = 2;
+        let started = std::time::Instant::now();
+        let err = fetch_clip_vision(&opts, |_| (), None).expect_err("stalls");
+        assert!(matches!(err, FetchError::Network { .. }), "{err}");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(15),
+            "{:?}",
+            started.elapsed()
+        );
+        assert!(!out.join(SAFETENSORS_FILE).exists());
+        let _ = std::fs::remove_dir_all(&out);
     }
 }
