@@ -523,15 +523,12 @@ fn run() -> Result<Exit> {
                 out,
                 force,
             } => {
-                if out.exists() && !force {
-                    bail!("{} exists; pass --force to overwrite it", out.display());
-                }
                 let params = PartitionParams {
                     t_min,
                     t_max,
                     max_cell_level: max_level,
                 };
-                let report = geolens::cli::cells::build(&input, params, &out)?;
+                let report = geolens::cli::cells::build(&input, params, &out, force)?;
                 out!("{report}");
                 Ok(Exit::Ok)
             }

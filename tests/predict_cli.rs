@@ -392,4 +392,19 @@ fn eval_reports_the_literature_thresholds_from_independent_distances() {
         results
     );
     assert_eq!(run(&["--force"]).status.code(), Some(2));
+
+    // A folder in the results' place is refused before any photo runs, even with --force,
+    // and nothing is left behind.
+    let folder = dir.join("results-folder");
+    std::fs::create_dir_all(&folder).expect("mkdir");
+    let o = run(&["--results", folder.to_str().expect("utf-8"), "--force"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("not a regular file"), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("loading"), "{}", stderr(&o));
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .expect("dir")
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".partial"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
 }

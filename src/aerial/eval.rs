@@ -336,18 +336,17 @@ pub fn write_histogram_png(
     path: &Path,
     force: bool,
 ) -> Result<(), AerialError> {
-    if path.exists() && !force {
-        return Err(AerialError::Read {
-            path: path.to_owned(),
-            message: "exists; pass --force to overwrite it".into(),
-        });
-    }
+    let write_err = |message: String| AerialError::Read {
+        path: path.to_owned(),
+        message,
+    };
+    crate::files::check_output(path, force).map_err(|e| write_err(e.to_string()))?;
+    let mut png = Vec::new();
     histogram_image(h, title)
-        .save_with_format(path, image::ImageFormat::Png)
-        .map_err(|e| AerialError::Read {
-            path: path.to_owned(),
-            message: e.to_string(),
-        })
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .map_err(|e| write_err(e.to_string()))?;
+    crate::files::write_output(path, force, |w| w.write_all(&png))
+        .map_err(|e| write_err(e.to_string()))
 }
 
 fn fill(img: &mut RgbImage, x: u32, y: u32, w: u32, h: u32, colour: Rgb<u8>) {

@@ -1,6 +1,5 @@
 //! `geolens cells ...`: build and inspect adaptive S2 partitions.
 
-use std::fs::File;
 use std::io::{BufReader, Write};
 use std::path::Path;
 use std::time::Instant;
@@ -12,8 +11,14 @@ use crate::geo::place_names::PlaceNamer;
 
 /// Reads points, partitions them, names the cells and writes the geocells CSV. Returns a
 /// one-paragraph report.
-pub fn build(input: &Path, params: PartitionParams, out: &Path) -> Result<String, GeoError> {
-    let file = File::open(input).map_err(|e| GeoError::Io {
+pub fn build(
+    input: &Path,
+    params: PartitionParams,
+    out: &Path,
+    force: bool,
+) -> Result<String, GeoError> {
+    crate::files::check_output(out, force)?;
+    let file = crate::files::open_regular(input).map_err(|e| GeoError::Io {
         path: input.to_owned(),
         source: e,
     })?;
@@ -23,7 +28,7 @@ pub fn build(input: &Path, params: PartitionParams, out: &Path) -> Result<String
     let partition_ms = started.elapsed().as_secs_f64() * 1e3;
     let namer = PlaceNamer::new();
     let cells = GeoCells::from_partition(&partition, &namer);
-    cells.write_csv(out)?;
+    cells.write_csv(out, force)?;
     let (min_level, max_level) = partition.cells.iter().fold((u64::MAX, 0), |(lo, hi), c| {
         (lo.min(c.cell.level()), hi.max(c.cell.level()))
     });

@@ -1,7 +1,6 @@
 //! `geolens eval DATASET.csv --images DIR`: the model's accuracy on a benchmark, as the
 //! literature reports it, with per-photo results written to a CSV.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::CliError;
@@ -63,9 +62,46 @@ fn default_results_path(dataset: &Path) -> PathBuf {
     dataset.with_file_name(format!("{stem}.results.csv"))
 }
 
+/// The per-photo results CSV's columns.
+const RESULT_COLUMNS: [&str; 8] = [
+    "path",
+    "true_lat_deg",
+    "true_lon_deg",
+    "guess_lat_deg",
+    "guess_lon_deg",
+    "error_km",
+    "geoguessr_points",
+    "error",
+];
+
+/// One row of the results CSV: the guess and its error, or the reason there is none.
+fn result_record(row: &DatasetRow, guess: Option<(f64, f64, f64)>, error: String) -> [String; 8] {
+    let t = row.truth;
+    let (lat, lon, km, points) = match guess {
+        Some((lat, lon, km)) => (
+            lat.to_string(),
+            lon.to_string(),
+            format!("{km:.3}"),
+            format!("{:.1}", geoguessr_points(km)),
+        ),
+        None => Default::default(),
+    };
+    [
+        row.path.clone(),
+        t.lat_deg.to_string(),
+        t.lon_deg.to_string(),
+        lat,
+        lon,
+        km,
+        points,
+        error,
+    ]
+}
+
 /// Runs the benchmark. Refuses to overwrite an existing results file unless `force`.
 pub fn eval(options: &EvalOptions) -> Result<EvalReport, CliError> {
-    let text = std::fs::read(&options.dataset).map_err(CliError::io(&options.dataset))?;
+    let text =
+        crate::files::read_regular(&options.dataset).map_err(CliError::io(&options.dataset))?;
     let rows: Vec<DatasetRow> = read_dataset(text.as_slice())
         .map_err(|e| CliError::Usage(format!("{}: {e}", options.dataset.display())))?;
     if !options.images.is_dir() {
@@ -78,100 +114,48 @@ pub fn eval(options: &EvalOptions) -> Result<EvalReport, CliError> {
         .results
         .clone()
         .unwrap_or_else(|| default_results_path(&options.dataset));
-    if results_path.exists() && !options.force {
-        return Err(CliError::Usage(format!(
-            "{} exists; pass --force to overwrite it, or --results to write elsewhere",
-            results_path.display()
-        )));
-    }
+    // Checked before the model loads; the file is written whole or not at all.
+    crate::files::check_output(&results_path, options.force)?;
     let predictor = load_predictor(options.model_dir.as_deref(), options.backend)?;
     let photos: Vec<PathBuf> = rows.iter().map(|r| options.images.join(&r.path)).collect();
-
-    // Results go to a hidden file first, renamed into place when complete.
-    let tmp = results_path.with_file_name(format!(
-        ".{}.partial",
-        results_path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default()
-    ));
-    let file = std::fs::File::create(&tmp).map_err(CliError::io(&tmp))?;
-    let mut csv = csv::Writer::from_writer(std::io::BufWriter::new(file));
-    let io_tmp = |e: csv::Error| CliError::Io {
-        path: tmp.clone(),
-        source: std::io::Error::other(e),
-    };
-    csv.write_record([
-        "path",
-        "true_lat_deg",
-        "true_lon_deg",
-        "guess_lat_deg",
-        "guess_lon_deg",
-        "error_km",
-        "geoguessr_points",
-        "error",
-    ])
-    .map_err(io_tmp)?;
     let mut errors_km = Vec::with_capacity(rows.len());
     let mut failed = 0;
-    let mut bar = Progress::new(rows.len(), 3);
-    let mut write_failure = None;
-    run_photos(&predictor, &photos, |i, outcome| {
-        let row = &rows[i];
-        let t = row.truth;
-        let guess = outcome
-            .result
-            .and_then(|p| p.best_guess().ok_or_else(|| "no prediction".to_string()));
-        let record = match guess {
-            Ok(g) => {
-                let km = haversine_km(t.lat_deg, t.lon_deg, g.lat_deg, g.lon_deg);
-                errors_km.push(km);
-                [
-                    row.path.clone(),
-                    t.lat_deg.to_string(),
-                    t.lon_deg.to_string(),
-                    g.lat_deg.to_string(),
-                    g.lon_deg.to_string(),
-                    format!("{km:.3}"),
-                    format!("{:.1}", geoguessr_points(km)),
-                    String::new(),
-                ]
+    crate::files::write_output(&results_path, options.force, |out| {
+        let mut csv = csv::Writer::from_writer(out);
+        csv.write_record(RESULT_COLUMNS)?;
+        let mut bar = Progress::new(rows.len(), 3);
+        let mut write_failure = None;
+        run_photos(&predictor, &photos, |i, outcome| {
+            let row = &rows[i];
+            let guess = outcome
+                .result
+                .and_then(|p| p.best_guess().ok_or_else(|| "no prediction".to_string()));
+            let record = match guess {
+                Ok(g) => {
+                    let km =
+                        haversine_km(row.truth.lat_deg, row.truth.lon_deg, g.lat_deg, g.lon_deg);
+                    errors_km.push(km);
+                    result_record(row, Some((g.lat_deg, g.lon_deg, km)), String::new())
+                }
+                Err(message) => {
+                    failed += 1;
+                    bar.println(&format!("geolens: error: {message}"));
+                    result_record(row, None, message)
+                }
+            };
+            bar.update(i as u64 + 1, rows.len() as u64, &row.path);
+            if write_failure.is_none()
+                && let Err(e) = csv.write_record(&record)
+            {
+                write_failure = Some(e);
             }
-            Err(message) => {
-                failed += 1;
-                bar.println(&format!("geolens: error: {message}"));
-                [
-                    row.path.clone(),
-                    t.lat_deg.to_string(),
-                    t.lon_deg.to_string(),
-                    String::new(),
-                    String::new(),
-                    String::new(),
-                    String::new(),
-                    message,
-                ]
-            }
-        };
-        bar.update(i as u64 + 1, rows.len() as u64, &row.path);
-        if write_failure.is_none()
-            && let Err(e) = csv.write_record(&record)
-        {
-            write_failure = Some(e);
+        });
+        drop(bar);
+        match write_failure {
+            Some(e) => Err(std::io::Error::from(e)),
+            None => csv.flush(),
         }
-    });
-    drop(bar);
-    let finished = match write_failure {
-        Some(e) => Err(io_tmp(e)),
-        None => csv
-            .into_inner()
-            .map_err(|e| CliError::io(&tmp)(std::io::Error::other(e.to_string())))
-            .and_then(|mut w| w.flush().map_err(CliError::io(&tmp))),
-    };
-    if let Err(e) = finished {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e);
-    }
-    std::fs::rename(&tmp, &results_path).map_err(CliError::io(&results_path))?;
+    })?;
     Ok(EvalReport {
         summary: summarize(&errors_km),
         listed: rows.len(),

@@ -25,6 +25,8 @@ pub enum CliError {
     Eval(#[from] crate::eval::EvalError),
     #[error(transparent)]
     Aerial(#[from] crate::aerial::AerialError),
+    #[error(transparent)]
+    Output(#[from] crate::files::OutputError),
     #[error("{}: {source}", path.display())]
     Io {
         path: PathBuf,

@@ -160,12 +160,15 @@ impl GeoCells {
         Ok(Self { cells })
     }
 
-    pub fn write_csv(&self, path: &Path) -> Result<(), GeoError> {
-        let io_err = |e: std::io::Error| GeoError::Io {
-            path: path.to_owned(),
-            source: e,
-        };
-        let mut out = csv::Writer::from_path(path).map_err(|e| io_err(e.into()))?;
+    /// Writes the cells as CSV to `path` through [`crate::files::write_output`]: a full disk
+    /// or a crash leaves any file already there whole; it is replaced only with `force`.
+    pub fn write_csv(&self, path: &Path, force: bool) -> Result<(), GeoError> {
+        crate::files::write_output(path, force, |w| self.write_csv_to(w))?;
+        Ok(())
+    }
+
+    fn write_csv_to(&self, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+        let mut out = csv::Writer::from_writer(w);
         for c in &self.cells {
             out.serialize(GeoCellRow {
                 token: c.cell.to_token(),
@@ -175,9 +178,9 @@ impl GeoCells {
                 mean_lon_deg: (c.mean.lon_deg * 1e5).round() / 1e5,
                 place_name: c.place_name.clone(),
             })
-            .map_err(|e| io_err(e.into()))?;
+            .map_err(std::io::Error::from)?;
         }
-        out.flush().map_err(io_err)
+        out.flush()
     }
 
     pub fn cells(&self) -> &[GeoCell] {
@@ -271,7 +274,11 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("geolens-geocells-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir");
         let path = dir.join("cells.csv");
-        named.write_csv(&path).expect("writes");
+        let _ = std::fs::remove_file(&path);
+        named.write_csv(&path, false).expect("writes");
+        // Never over an existing file without force, and with force, whole.
+        assert!(named.write_csv(&path, false).is_err());
+        named.write_csv(&path, true).expect("replaces");
         let back = GeoCells::from_csv(std::fs::File::open(&path).expect("opens")).expect("reads");
         assert_eq!(back.len(), named.len());
         for (a, b) in back.cells().iter().zip(named.cells()) {

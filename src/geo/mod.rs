@@ -19,6 +19,8 @@ pub enum GeoError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Output(#[from] crate::files::OutputError),
     #[error("row {row}: {message}")]
     BadRow { row: usize, message: String },
     #[error("no points in the input")]
