@@ -573,7 +573,13 @@ fn run() -> Result<Exit> {
                         .context("no data directory (HOME unset); pass --out")?,
                 };
                 let mut options = geolens::model::fetch::FetchOptions::new(base_url, out);
-                options.expected_sha256 = sha256;
+                // Checked before a 1.2 GB download, not after it.
+                if let Some(hex) = &sha256
+                    && (hex.len() != 64 || !hex.chars().all(|c| c.is_ascii_hexdigit()))
+                {
+                    bail!("--sha256 must be 64 hexadecimal digits (a SHA-256), not {hex:?}");
+                }
+                options.expected_sha256 = sha256.map(|h| h.to_ascii_lowercase());
                 options.force = force;
                 options.half = !f32;
                 out!("{}", geolens::cli::models::fetch(&options)?);
@@ -589,7 +595,7 @@ fn main() {
         Ok(Exit::Partial) => std::process::exit(2),
         Err(e) => {
             // One line, whatever the error chain holds.
-            let message = format!("{e:#}").replace('\n', " ");
+            let message = geolens::cli::printable(&format!("{e:#}").replace('\n', " "));
             eprintln!("geolens: error: {message}");
             std::process::exit(1);
         }

@@ -270,3 +270,22 @@ fn a_closed_standard_output_is_an_error_not_a_panic() {
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(err.contains("standard output"), "{err}");
 }
+
+#[test]
+fn a_malformed_sha256_is_refused_before_any_download() {
+    // No server is listening there: the argument must be refused before any connection.
+    let o = common::geolens()
+        .args([
+            "models",
+            "fetch",
+            "--from",
+            "http://127.0.0.1:9/none",
+            "--sha256",
+            "abc",
+        ])
+        .arg("--out")
+        .arg(common::scratch_dir("cli_sha256"))
+        .output()
+        .expect("run");
+    assert_clean_failure(&o, "64 hexadecimal digits");
+}

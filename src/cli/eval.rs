@@ -139,7 +139,7 @@ pub fn eval(options: &EvalOptions) -> Result<EvalReport, CliError> {
                 }
                 Err(message) => {
                     failed += 1;
-                    bar.println(&format!("geolens: error: {message}"));
+                    bar.println(&format!("geolens: error: {}", super::printable(&message)));
                     result_record(row, None, message)
                 }
             };

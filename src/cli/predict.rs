@@ -101,9 +101,9 @@ fn pct(p: f64) -> String {
 
 /// The human-readable block for one photo.
 pub fn table_block(report: &PhotoReport, out: &mut impl Write) -> std::io::Result<()> {
-    writeln!(out, "{}", report.path)?;
+    writeln!(out, "{}", super::printable(&report.path))?;
     if let Some(error) = &report.error {
-        return writeln!(out, "  error: {error}");
+        return writeln!(out, "  error: {}", super::printable(error));
     }
     let mut exif = Vec::new();
     if let Some(g) = report.exif.gps {
@@ -116,7 +116,7 @@ pub fn table_block(report: &PhotoReport, out: &mut impl Write) -> std::io::Resul
         exif.push(c.clone());
     }
     if !exif.is_empty() {
-        writeln!(out, "  EXIF: {}", exif.join(" · "))?;
+        writeln!(out, "  EXIF: {}", super::printable(&exif.join(" · ")))?;
     }
     if let Some(g) = report.best_guess {
         let distance = report
@@ -281,7 +281,7 @@ pub fn predict(options: &PredictOptions, out: &mut impl Write) -> Result<usize, 
         let report = PhotoReport::new(outcome, options.granularity, options.top);
         if let Some(e) = &report.error {
             failed += 1;
-            bar.println(&format!("geolens: error: {e}"));
+            bar.println(&format!("geolens: error: {}", super::printable(e)));
         }
         bar.update(i as u64 + 1, photos.len() as u64, &report.path);
         if write_error.is_none()

@@ -91,16 +91,23 @@ fn facts_of(e: &exif::Exif) -> PhotoFacts {
     }
 }
 
-/// Degrees from EXIF's degrees/minutes/seconds rationals and N/S/E/W reference.
+/// Degrees from EXIF's degrees/minutes/seconds rationals and N/S/E/W reference. A value
+/// that is not a position (a zero denominator, minutes or seconds of 60 or more) is no
+/// position at all, never a made-up one.
 fn coordinate(e: &exif::Exif, value_tag: Tag, ref_tag: Tag, negative: u8) -> Option<f64> {
     let Value::Rational(dms) = &e.get_field(value_tag, In::PRIMARY)?.value else {
         return None;
     };
-    let part = |i: usize| -> Option<f64> {
-        let r = dms.get(i)?;
-        (r.denom != 0).then(|| r.to_f64())
+    // Degrees must be there; minutes and seconds may be left out.
+    let part = |i: usize, below: f64| -> Option<f64> {
+        match dms.get(i) {
+            None if i > 0 => Some(0.0),
+            None => None,
+            Some(r) if r.denom == 0 => None,
+            Some(r) => Some(r.to_f64()).filter(|v| (0.0..below).contains(v)),
+        }
     };
-    let degrees = part(0)? + part(1).unwrap_or(0.0) / 60.0 + part(2).unwrap_or(0.0) / 3600.0;
+    let degrees = part(0, 181.0)? + part(1, 60.0)? / 60.0 + part(2, 60.0)? / 3600.0;
     let sign = match &e.get_field(ref_tag, In::PRIMARY).map(|f| &f.value) {
         Some(Value::Ascii(r)) if r.first().and_then(|s| s.first()) == Some(&negative) => -1.0,
         _ => 1.0,
@@ -151,6 +158,20 @@ mod tests {
             .gps
             .expect("gps");
         assert!((gps.lat_deg + 22.9).abs() < 1e-9 && (gps.lon_deg + 43.17).abs() < 1e-9);
+
+        // Minutes or seconds of 60 or more are not a position (0° 999' once read as 16.65°);
+        // the rest of the EXIF is still read.
+        for (lat, lon) in [
+            ((0, 999, 0, b'N'), (10, 0, 0, b'E')),
+            ((10, 0, 0, b'N'), (10, 0, 6000, b'E')),
+        ] {
+            let facts = read_facts_from_bytes(&jpeg_with_exif(
+                &rocket(),
+                &exif_block(lat, lon, "2020:01:01 00:00:00"),
+            ));
+            assert_eq!(facts.gps, None, "{lat:?} {lon:?}");
+            assert_eq!(facts.camera.as_deref(), Some("Canon EOS 5D"));
+        }
     }
 
     #[test]
