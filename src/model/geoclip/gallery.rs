@@ -19,13 +19,14 @@ use crate::geo::partition::{LatLonDeg, read_points_csv};
 use crate::model::ModelError;
 use crate::model::backend::max_tensor_bytes;
 use crate::model::device_io::{read_floats, rows_per_buffer};
-use crate::model::files::{sha256_hex, write_atomically, write_err};
+use crate::model::files::sha256_hex;
 
 /// The gallery coordinates, shipped beside the head records.
 pub const GALLERY_FILE: &str = "gallery_100k.csv";
 
-const CACHE_MAGIC: &[u8; 8] = b"GLGEMB01";
-const HEADER_LEN: usize = 16;
+/// Version 2 added the checksum: version-1 files are recomputed once.
+const CACHE_MAGIC: &[u8; 8] = b"GLGEMB02";
+const HEADER_LEN: usize = 20;
 
 /// Rows embedded per step: bounds peak memory (a 10k chunk holds ~120 MB of activations) and
 /// gives progress reports.
@@ -102,21 +103,21 @@ impl GalleryEmbeddings {
         GalleryMatrix::new(&self.values, self.n, self.dim, device, max_tensor_bytes)
     }
 
-    /// Cache file bytes: magic, `n` and `dim` as little-endian u32, then little-endian float32
-    /// values.
+    /// Cache file bytes: magic, `n` and `dim` as little-endian u32, the CRC-32 of the values'
+    /// bytes, then the little-endian float32 values.
     pub fn to_cache_bytes(&self) -> Vec<u8> {
-        let mut bytes = Vec::with_capacity(HEADER_LEN + self.values.len() * 4);
+        let body: Vec<u8> = self.values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let mut bytes = Vec::with_capacity(HEADER_LEN + body.len());
         bytes.extend_from_slice(CACHE_MAGIC);
         bytes.extend_from_slice(&(self.n as u32).to_le_bytes());
         bytes.extend_from_slice(&(self.dim as u32).to_le_bytes());
-        for v in &self.values {
-            bytes.extend_from_slice(&v.to_le_bytes());
-        }
+        bytes.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
+        bytes.extend_from_slice(&body);
         bytes
     }
 
     /// Parses [`Self::to_cache_bytes`]; `None` for anything else (wrong magic, truncated,
-    /// trailing bytes, non-finite values).
+    /// trailing bytes, a checksum that does not match, non-finite values).
     pub fn from_cache_bytes(bytes: &[u8]) -> Option<Self> {
         let (header, body) = bytes.split_at_checked(HEADER_LEN)?;
         if &header[..8] != CACHE_MAGIC {
@@ -125,6 +126,10 @@ impl GalleryEmbeddings {
         let n = u32::from_le_bytes(header[8..12].try_into().ok()?) as usize;
         let dim = u32::from_le_bytes(header[12..16].try_into().ok()?) as usize;
         if n.checked_mul(dim)?.checked_mul(4)? != body.len() {
+            return None;
+        }
+        let crc = u32::from_le_bytes(header[16..20].try_into().ok()?);
+        if crc32fast::hash(body) != crc {
             return None;
         }
         let values: Vec<f32> = body
@@ -187,15 +192,12 @@ pub fn load_or_compute(
     }
     let embeddings = GalleryEmbeddings::compute(encoder, points, device, progress)?;
     let bytes = embeddings.to_cache_bytes();
+    // Each writer has a temporary file of its own, renamed into place whole: two first runs
+    // at once both leave a good cache.
     let written = cache_dir.is_some_and(|dir| {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| write_err(dir, e))
-            .and_then(|_| {
-                write_atomically(dir, cache_name, |tmp| {
-                    std::fs::write(tmp, &bytes).map_err(|e| e.to_string())
-                })
-            })
-            .is_ok()
+        std::fs::create_dir_all(dir).is_ok()
+            && crate::files::write_output(&dir.join(cache_name), true, |w| w.write_all(&bytes))
+                .is_ok()
     });
     Ok((embeddings, CacheOutcome::Computed { written }))
 }
@@ -232,6 +234,12 @@ mod tests {
         let mut wrong_magic = bytes.clone();
         wrong_magic[0] = b'X';
         assert!(GalleryEmbeddings::from_cache_bytes(&wrong_magic).is_none());
+        let mut zeroed = bytes.clone();
+        zeroed[HEADER_LEN + 4..HEADER_LEN + 12].fill(0);
+        assert!(
+            GalleryEmbeddings::from_cache_bytes(&zeroed).is_none(),
+            "zeroed values fail the checksum"
+        );
         let mut nan = bytes;
         nan[HEADER_LEN..HEADER_LEN + 4].copy_from_slice(&f32::NAN.to_le_bytes());
         assert!(GalleryEmbeddings::from_cache_bytes(&nan).is_none());
@@ -284,7 +292,12 @@ mod tests {
         let (third, outcome) = run(&mut Vec::new());
         assert_eq!(outcome, CacheOutcome::Computed { written: true });
         assert_eq!(third, first);
-        assert!(!dir.join(".g.f32.partial").exists());
+        assert!(
+            std::fs::read_dir(&dir)
+                .expect("dir")
+                .flatten()
+                .all(|e| !e.file_name().to_string_lossy().ends_with(".partial"))
+        );
         let _ = std::fs::remove_dir_all(&dir);
 
         // An unwritable cache location still gives correct embeddings.
