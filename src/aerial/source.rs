@@ -30,7 +30,16 @@ pub trait TileSource: Send + Sync {
     fn available(&self) -> Option<Vec<TileId>>;
     /// The tile's pixels; an error names the tile and why.
     fn fetch(&self, tile: TileId) -> Result<RgbImage, AerialError>;
+    /// How long one run of [`fetch_tiles`] may take in all (`None`: no limit, a folder).
+    fn run_deadline(&self) -> Option<Duration> {
+        None
+    }
 }
+
+/// The most one online tile may take, from request to last byte.
+pub const TILE_DEADLINE: Duration = Duration::from_secs(10);
+/// The most one run of online fetches may take; tiles not fetched by then are reported as such.
+pub const ONLINE_RUN_DEADLINE: Duration = Duration::from_secs(60);
 
 fn tile_error(tile: TileId, message: impl Into<String>) -> AerialError {
     AerialError::Tile {
@@ -198,6 +207,8 @@ pub struct OnlineTiles {
     attribution: String,
     cache_dir: Option<PathBuf>,
     client: Result<reqwest::blocking::Client, String>,
+    tile_deadline: Duration,
+    run_deadline: Duration,
 }
 
 /// ESRI World Imagery's tile URL (row before column).
@@ -215,19 +226,30 @@ impl OnlineTiles {
     ) -> Self {
         // reqwest is built without a default TLS provider: install ring's once.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let client = reqwest::blocking::Client::builder()
-            .user_agent(crate::USER_AGENT)
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(30))
-            .build()
-            .map_err(|e| e.to_string());
         Self {
             name: name.into(),
             url_template: url_template.into(),
             attribution: attribution.into(),
             cache_dir,
-            client,
+            client: Err("no client".into()),
+            tile_deadline: TILE_DEADLINE,
+            run_deadline: ONLINE_RUN_DEADLINE,
         }
+        .with_deadlines(TILE_DEADLINE, ONLINE_RUN_DEADLINE)
+    }
+
+    /// The most one tile (request to last byte) and one whole run may take.
+    pub fn with_deadlines(mut self, tile: Duration, run: Duration) -> Self {
+        self.client = reqwest::blocking::Client::builder()
+            .user_agent(crate::USER_AGENT)
+            .connect_timeout(tile)
+            // The blocking client's timeout bounds each wait (headers, each read).
+            .timeout(tile)
+            .build()
+            .map_err(|e| e.to_string());
+        self.tile_deadline = tile;
+        self.run_deadline = run;
+        self
     }
 
     pub fn url(&self, tile: TileId) -> String {
@@ -251,6 +273,7 @@ impl OnlineTiles {
             .as_ref()
             .map_err(|e| tile_error(tile, e.clone()))?;
         let url = self.url(tile);
+        let started = std::time::Instant::now();
         let response = client
             .get(&url)
             .send()
@@ -259,11 +282,28 @@ impl OnlineTiles {
         if !status.is_success() {
             return Err(tile_error(tile, format!("the server answered {status}")));
         }
+        // Read in pieces, so that a server trickling bytes cannot hold a tile past its
+        // deadline either.
         let mut bytes = Vec::new();
-        response
-            .take(MAX_TILE_BYTES + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|e| tile_error(tile, format!("network: {e}")))?;
+        let mut body = response.take(MAX_TILE_BYTES + 1);
+        let mut piece = [0u8; 16 << 10];
+        loop {
+            if started.elapsed() > self.tile_deadline {
+                return Err(tile_error(
+                    tile,
+                    format!(
+                        "the server took longer than {} s",
+                        self.tile_deadline.as_secs_f64()
+                    ),
+                ));
+            }
+            match body.read(&mut piece) {
+                Ok(0) => break,
+                Ok(n) => bytes.extend_from_slice(&piece[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(tile_error(tile, format!("network: {e}"))),
+            }
+        }
         if bytes.len() as u64 > MAX_TILE_BYTES {
             return Err(tile_error(tile, "the server sent more than a map tile"));
         }
@@ -294,6 +334,10 @@ impl TileSource for OnlineTiles {
 
     fn available(&self) -> Option<Vec<TileId>> {
         None
+    }
+
+    fn run_deadline(&self) -> Option<Duration> {
+        Some(self.run_deadline)
     }
 
     fn fetch(&self, tile: TileId) -> Result<RgbImage, AerialError> {
@@ -351,7 +395,8 @@ pub fn parallelism(source: &dyn TileSource) -> usize {
 
 /// Fetches `tiles` with at most `parallel` at once, calling `each(index, result)` as each one
 /// finishes (on the fetching threads); stops starting new ones once `cancelled()` is true.
-/// One tile's failure does not stop the others.
+/// One tile's failure does not stop the others. Past the source's run deadline, the tiles not
+/// started are reported as not fetched.
 pub fn fetch_tiles(
     source: &dyn TileSource,
     tiles: &[TileId],
@@ -360,6 +405,9 @@ pub fn fetch_tiles(
     cancelled: &(dyn Fn() -> bool + Sync),
 ) {
     let next = AtomicUsize::new(0);
+    let deadline = source
+        .run_deadline()
+        .map(|d| (std::time::Instant::now() + d, d));
     std::thread::scope(|scope| {
         for _ in 0..parallel.clamp(1, 8).min(tiles.len()) {
             scope.spawn(|| {
@@ -371,7 +419,16 @@ pub fn fetch_tiles(
                     let Some(&tile) = tiles.get(i) else {
                         return;
                     };
-                    each(i, source.fetch(tile));
+                    match deadline {
+                        Some((at, d)) if std::time::Instant::now() > at => each(
+                            i,
+                            Err(tile_error(
+                                tile,
+                                format!("not fetched: the run's {} s deadline passed", d.as_secs()),
+                            )),
+                        ),
+                        _ => each(i, source.fetch(tile)),
+                    }
                 }
             });
         }
@@ -513,6 +570,53 @@ mod tests {
         let err = source.fetch(t("17/1/9")).expect_err("offline").to_string();
         assert!(err.contains("network"), "{err}");
         let _ = std::fs::remove_dir_all(&cache);
+    }
+
+    #[test]
+    fn a_stalling_server_holds_no_tile_past_its_deadline_nor_a_run_past_its_own() {
+        let faults = Faults {
+            stall_after_bytes: Some(3),
+            stall_for: Duration::from_secs(30),
+            ..Faults::default()
+        };
+        let files: Vec<(String, Vec<u8>)> = (0..10)
+            .map(|y| (format!("16/1/{y}.png"), png_of([10, 20, 30])))
+            .collect();
+        let server = LoopbackServer::start(files, faults).expect("server");
+        let source = OnlineTiles::new(
+            "stalling",
+            format!("{}/{{z}}/{{x}}/{{y}}.png", server.base_url),
+            "",
+            None,
+        )
+        .with_deadlines(Duration::from_millis(700), Duration::from_millis(2000));
+        let tiles: Vec<TileId> = (0..10).map(|y| TileId { zoom: 16, x: 1, y }).collect();
+        let results = Mutex::new(vec![None; 10]);
+        let started = std::time::Instant::now();
+        fetch_tiles(
+            &source,
+            &tiles,
+            2,
+            &|i, r| {
+                results.lock().expect("lock")[i] = Some(r.map(|_| ()).map_err(|e| e.to_string()))
+            },
+            &|| false,
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(6),
+            "{:?}",
+            started.elapsed()
+        );
+        let results = results.into_inner().expect("lock");
+        assert!(
+            results.iter().all(|r| matches!(r, Some(Err(_)))),
+            "{results:?}"
+        );
+        let deadline = results
+            .iter()
+            .filter(|r| matches!(r, Some(Err(e)) if e.contains("deadline passed")))
+            .count();
+        assert!((1..10).contains(&deadline), "{results:?}");
     }
 
     #[test]
