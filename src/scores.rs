@@ -52,8 +52,9 @@ pub fn photo_density_per_1000_km2(cells: &GeoCells) -> Vec<(CellID, f64)> {
         .collect()
 }
 
-/// Reads `token,probability` rows (header optional). Probabilities must be finite and >= 0;
-/// cells must not overlap. Errors name the 1-based row.
+/// Reads `token,probability` rows (header optional; a UTF-8 byte-order mark is skipped).
+/// Every row has exactly two fields; probabilities lie in [0, 1] and sum to at most 1; cells
+/// must not overlap. Errors name the 1-based row.
 pub fn read_cell_scores_csv(mut reader: impl Read) -> Result<Vec<CellScore>, ScoresError> {
     let mut text = String::new();
     reader
@@ -62,7 +63,9 @@ pub fn read_cell_scores_csv(mut reader: impl Read) -> Result<Vec<CellScore>, Sco
             row: 1,
             message: format!("unreadable: {e}"),
         })?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     let mut scores = Vec::new();
+    let mut total = 0f64;
     for (i, line) in text.lines().enumerate() {
         let row = i + 1;
         let line = line.trim();
@@ -70,21 +73,25 @@ pub fn read_cell_scores_csv(mut reader: impl Read) -> Result<Vec<CellScore>, Sco
             continue;
         }
         let bad = |message: String| ScoresError::BadRow { row, message };
-        let (token, p) = line
-            .split_once(',')
-            .ok_or_else(|| bad(format!("expected `token,probability`, got {line:?}")))?;
-        let (token, p) = (token.trim(), p.trim());
+        let fields: Vec<&str> = line.split(',').map(str::trim).collect();
+        let [token, p] = fields[..] else {
+            return Err(bad(format!(
+                "expected two fields `token,probability`, got {} in {line:?}",
+                fields.len()
+            )));
+        };
         let Ok(probability) = p.parse::<f64>() else {
             if row == 1 {
                 continue; // header
             }
             return Err(bad(format!("probability {p:?} is not a number")));
         };
-        if !probability.is_finite() || probability < 0.0 {
+        if !(0.0..=1.0).contains(&probability) {
             return Err(bad(format!(
-                "probability {probability} must be finite and >= 0"
+                "probability {probability} must lie between 0 and 1"
             )));
         }
+        total += probability;
         let cell = CellID::from_token(token);
         if !cell.is_valid() || cell.to_token() != token {
             return Err(bad(format!("{token:?} is not an S2 cell token")));
@@ -93,6 +100,15 @@ pub fn read_cell_scores_csv(mut reader: impl Read) -> Result<Vec<CellScore>, Sco
     }
     if scores.is_empty() {
         return Err(ScoresError::Empty);
+    }
+    if total > 1.0 + 1e-6 {
+        return Err(ScoresError::BadRow {
+            row: 1,
+            message: format!(
+                "the probabilities sum to {total}, more than 1: normalise them (divide each by \
+                 the sum) first"
+            ),
+        });
     }
     let mut sorted: Vec<CellID> = scores.iter().map(|s| s.cell).collect();
     sorted.sort_by_key(|c| c.0);
@@ -161,5 +177,14 @@ mod tests {
         assert!(err("token,probability\n").contains("no cell scores"));
         // Face 0 ("1") and one of its children ("04") overlap.
         assert!(err("1,0.5\n04,0.1\n").contains("overlap"));
+        // Not probabilities: above 1, summing past 1, infinite.
+        assert!(err("1,5\n").contains("between 0 and 1"));
+        assert!(err("1,0.7\n3,0.6\n").contains("sum to"));
+        assert!(err("1,1e308\n").contains("between 0 and 1"));
+        // A first row of three fields is an error, not a header.
+        assert!(err("1,0.5,x\n3,0.2\n").contains("two fields"));
+        // A byte-order mark (as spreadsheets write) is skipped.
+        let bom = read_cell_scores_csv("\u{feff}token,probability\n1,0.25\n".as_bytes());
+        assert_eq!(bom.expect("reads").len(), 1);
     }
 }
