@@ -36,14 +36,19 @@ pub fn read_facts(path: &Path) -> PhotoFacts {
 
 /// [`read_facts`] for a file held in memory (JPEG, PNG, WebP, TIFF or HEIC).
 pub fn read_facts_from_bytes(bytes: &[u8]) -> PhotoFacts {
-    let reader = exif::Reader::new();
-    let parsed = reader
-        .read_from_container(&mut std::io::Cursor::new(bytes))
-        .ok()
-        .or_else(|| {
+    // Keep what is readable of EXIF that breaks a rule (piexif, for one, writes a next-IFD
+    // link where none may be), as exiftool and Pillow do.
+    let mut reader = exif::Reader::new();
+    reader.continue_on_error(true);
+    let tolerant = |r: Result<exif::Exif, exif::Error>| {
+        r.or_else(|e| e.distill_partial_result(|_ignored_errors| ()))
+            .ok()
+    };
+    let parsed =
+        tolerant(reader.read_from_container(&mut std::io::Cursor::new(bytes))).or_else(|| {
             // HEIC keeps EXIF in an item the container reader may not find; ask the decoder.
             let raw = heic_decoder::read_metadata(bytes).ok()?.exif?;
-            reader.read_raw(strip_exif_prefix(raw)).ok()
+            tolerant(reader.read_raw(strip_exif_prefix(raw)))
         });
     parsed.map(|e| facts_of(&e)).unwrap_or_default()
 }
@@ -158,6 +163,20 @@ mod tests {
             .gps
             .expect("gps");
         assert!((gps.lat_deg + 22.9).abs() < 1e-9 && (gps.lon_deg + 43.17).abs() < 1e-9);
+
+        // An Exif IFD linking to a next IFD (as piexif writes) breaks a rule; the rest is read.
+        let mut tiff = exif_block(
+            (35, 0, 4104, b'N'),
+            (135, 46, 516, b'E'),
+            "2024:04:01 09:30:00",
+        );
+        let exif_ifd_next = 8 + 54 + 2 + 12;
+        tiff[exif_ifd_next..exif_ifd_next + 4].copy_from_slice(&8u32.to_be_bytes());
+        let strict = exif::Reader::new().read_raw(tiff.clone());
+        assert!(strict.is_err(), "the strict reader rejects it");
+        let facts = read_facts_from_bytes(&jpeg_with_exif(&rocket(), &tiff));
+        assert!(facts.gps.is_some(), "{facts:?}");
+        assert_eq!(facts.camera.as_deref(), Some("Canon EOS 5D"));
 
         // Minutes or seconds of 60 or more are not a position (0° 999' once read as 16.65°);
         // the rest of the EXIF is still read.
