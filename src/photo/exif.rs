@@ -100,16 +100,25 @@ fn facts_of(e: &exif::Exif) -> PhotoFacts {
 /// that is not a position (a zero denominator, minutes or seconds of 60 or more) is no
 /// position at all, never a made-up one.
 fn coordinate(e: &exif::Exif, value_tag: Tag, ref_tag: Tag, negative: u8) -> Option<f64> {
-    let Value::Rational(dms) = &e.get_field(value_tag, In::PRIMARY)?.value else {
-        return None;
+    // Unsigned rationals as the standard says, or signed ones as some phones write (HMD's
+    // Nokia 8.3); `None` for a zero denominator.
+    let dms: Vec<Option<f64>> = match &e.get_field(value_tag, In::PRIMARY)?.value {
+        Value::Rational(v) => v
+            .iter()
+            .map(|r| (r.denom != 0).then(|| r.to_f64()))
+            .collect(),
+        Value::SRational(v) => v
+            .iter()
+            .map(|r| (r.denom != 0).then(|| r.to_f64()))
+            .collect(),
+        _ => return None,
     };
     // Degrees must be there; minutes and seconds may be left out.
     let part = |i: usize, below: f64| -> Option<f64> {
         match dms.get(i) {
             None if i > 0 => Some(0.0),
             None => None,
-            Some(r) if r.denom == 0 => None,
-            Some(r) => Some(r.to_f64()).filter(|v| (0.0..below).contains(v)),
+            Some(v) => v.filter(|v| (0.0..below).contains(v)),
         }
     };
     let degrees = part(0, 181.0)? + part(1, 60.0)? / 60.0 + part(2, 60.0)? / 3600.0;
@@ -178,6 +187,28 @@ mod tests {
         assert!(facts.gps.is_some(), "{facts:?}");
         assert_eq!(facts.camera.as_deref(), Some("Canon EOS 5D"));
 
+        // Signed rationals, as HMD's Nokia 8.3 writes them: the same position.
+        let mut tiff = exif_block(
+            (60, 8, 4814, b'N'),
+            (24, 54, 2438, b'E'),
+            "2022:08:14 14:12:31",
+        );
+        let gps_ifd = 8 + 54 + 18;
+        let entries = usize::from(u16::from_be_bytes([tiff[gps_ifd], tiff[gps_ifd + 1]]));
+        for k in 0..entries {
+            let at = gps_ifd + 2 + 12 * k;
+            let tag = u16::from_be_bytes([tiff[at], tiff[at + 1]]);
+            if tag == 2 || tag == 4 {
+                assert_eq!(tiff[at + 3], 5, "RATIONAL");
+                tiff[at + 3] = 10; // SRATIONAL
+            }
+        }
+        let gps = read_facts_from_bytes(&jpeg_with_exif(&rocket(), &tiff))
+            .gps
+            .expect("signed rationals");
+        assert!((gps.lat_deg - 60.146_706).abs() < 1e-5, "{gps:?}");
+        assert!((gps.lon_deg - 24.906_772).abs() < 1e-5, "{gps:?}");
+
         // Minutes or seconds of 60 or more are not a position (0° 999' once read as 16.65°);
         // the rest of the EXIF is still read.
         for (lat, lon) in [
@@ -191,6 +222,20 @@ mod tests {
             assert_eq!(facts.gps, None, "{lat:?} {lon:?}");
             assert_eq!(facts.camera.as_deref(), Some("Canon EOS 5D"));
         }
+    }
+
+    #[test]
+    fn reads_the_gps_of_real_phone_files_when_present() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/real-camera");
+        let photo = dir.join("HMD_Nokia_8.3_5G.jpg");
+        if !photo.is_file() {
+            eprintln!("skipped: {} is not here (no ../shared)", photo.display());
+            return;
+        }
+        // What exiftool reads: 60.146706 N, 24.906772 E.
+        let gps = read_facts(&photo).gps.expect("the Nokia's GPS");
+        assert!((gps.lat_deg - 60.146_706).abs() < 1e-5, "{gps:?}");
+        assert!((gps.lon_deg - 24.906_772).abs() < 1e-5, "{gps:?}");
     }
 
     #[test]
