@@ -595,7 +595,7 @@ fn main() {
         Ok(Exit::Partial) => std::process::exit(2),
         Err(e) => {
             // One line, whatever the error chain holds.
-            let message = geolens::cli::printable(&format!("{e:#}").replace('\n', " "));
+            let message = geolens::cli::printable(&one_line(&e));
             eprintln!("geolens: error: {message}");
             std::process::exit(1);
         }
@@ -617,4 +617,21 @@ fn check_screenshot_path(png: &std::path::Path, force: bool) -> anyhow::Result<(
     geolens::files::check_output(png, force)?;
     geolens::files::check_output(&png.with_extension("json"), force)?;
     Ok(())
+}
+
+/// An error and its causes on one line, each cause once: errors that quote their source in
+/// their own message (`path: reason`) would otherwise print the reason twice.
+fn one_line(e: &anyhow::Error) -> String {
+    let mut message = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string().replace('\n', " ");
+        if message.contains(&text) {
+            continue;
+        }
+        if !message.is_empty() {
+            message.push_str(": ");
+        }
+        message.push_str(&text);
+    }
+    message
 }

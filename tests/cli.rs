@@ -99,6 +99,14 @@ fn bad_inputs_fail_with_one_clear_line() {
     assert_clean_failure(&build("letters.csv", "LAT,LON\n1,2\nnorth,east\n"), "row 3");
     assert_clean_failure(&build("range.csv", "1,2\n95,2\n"), "row 2: latitude 95");
     assert_clean_failure(&build("empty.csv", ""), "no points");
+    // A missing file: its reason once, not twice.
+    let o = common::geolens()
+        .args(["eval", "/nonexistent/bench.csv", "--images"])
+        .arg(&dir)
+        .output()
+        .expect("run");
+    assert_clean_failure(&o, "/nonexistent/bench.csv");
+    assert_eq!(stderr(&o).matches("No such file").count(), 1, "{}", stderr(&o));
     assert!(
         !dir.join("letters.csv.out").exists(),
         "nothing written on failure"
