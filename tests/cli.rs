@@ -106,7 +106,12 @@ fn bad_inputs_fail_with_one_clear_line() {
         .output()
         .expect("run");
     assert_clean_failure(&o, "/nonexistent/bench.csv");
-    assert_eq!(stderr(&o).matches("No such file").count(), 1, "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o).matches("No such file").count(),
+        1,
+        "{}",
+        stderr(&o)
+    );
     assert!(
         !dir.join("letters.csv.out").exists(),
         "nothing written on failure"

@@ -36,12 +36,25 @@ fn walk(dir: &Path, seen: &mut Seen, out: &mut Vec<PathBuf>) -> Result<(), CliEr
         .collect();
     entries.sort();
     for path in entries {
-        if path.is_dir() {
-            if seen.first_time(&path) {
-                walk(&path, seen, out)?;
+        match std::fs::metadata(&path) {
+            Ok(meta) if meta.is_dir() => {
+                if seen.first_time(&path) {
+                    walk(&path, seen, out)?;
+                }
             }
-        } else if has_photo_extension(&path) && seen.first_time(&path) {
-            out.push(path);
+            Ok(_) => {
+                if has_photo_extension(&path) && seen.first_time(&path) {
+                    out.push(path);
+                }
+            }
+            // An entry that cannot even be looked at (a name too long for the system, no
+            // permission) is listed, so that reading it reports why, instead of vanishing.
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => out.push(path),
+            Err(_) => {
+                if has_photo_extension(&path) {
+                    out.push(path);
+                }
+            }
         }
     }
     Ok(())
@@ -190,6 +203,34 @@ mod tests {
             .map(|p| p.strip_prefix(&dir).unwrap().display().to_string())
             .collect();
         assert_eq!(names, ["again/a.jpg", "b.png"], "{names:?}");
-        let _ = std::fs::remove_dir_all(&dir);
+
+        // Folders nested past the system's path length: the first one out of reach is
+        // listed (and fails by name when read), not skipped in silence.
+        let deep = dir.join("deep");
+        let mut at = deep.clone();
+        let segment = "d".repeat(200);
+        while at.as_os_str().len() < 4200 {
+            at.push(&segment);
+        }
+        let made = std::process::Command::new("mkdir")
+            .arg("-p")
+            .arg(&at)
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        if made {
+            let photos = collect_photos(std::slice::from_ref(&deep)).expect("walks");
+            assert_eq!(photos.len(), 1, "{photos:?}");
+            assert!(photos[0].as_os_str().len() > 4096);
+            let err = decode_photo(&photos[0])
+                .expect_err("unreachable")
+                .to_string();
+            assert!(err.to_lowercase().contains("too long"), "{err}");
+        }
+        // rm copes with paths past the system's limit; remove_dir_all may not.
+        let _ = std::process::Command::new("rm")
+            .arg("-rf")
+            .arg(&dir)
+            .status();
     }
 }
