@@ -424,10 +424,12 @@ impl ModelDirs {
             } else {
                 "no config.json: ViT-L/14 assumed"
             };
-            Ok(format!(
-                "{:.0} MB, {config}",
-                size_mb(&tower_file).unwrap_or(0.0)
-            ))
+            verify_fetched_record(&self.clip).map(|checked| {
+                format!(
+                    "{:.0} MB, {config}{checked}",
+                    size_mb(&tower_file).unwrap_or(0.0)
+                )
+            })
         } else {
             Err(self.tower_hint())
         };
@@ -453,6 +455,33 @@ impl ModelDirs {
                 state: tower_state,
             },
         ]
+    }
+}
+
+/// For a tower that `geolens models fetch` wrote: its SHA-256 against the one recorded in
+/// `PROVENANCE.md` when it was fetched (", SHA-256 checked"); an error saying how to repair a
+/// record that changed since. Towers from elsewhere have nothing to check against ("").
+fn verify_fetched_record(dir: &Path) -> Result<&'static str, String> {
+    let Ok(provenance) = std::fs::read_to_string(dir.join("PROVENANCE.md")) else {
+        return Ok("");
+    };
+    let Some(recorded) = provenance
+        .split("SHA-256 `")
+        .nth(1)
+        .and_then(|rest| rest.split('`').next())
+    else {
+        return Ok("");
+    };
+    let file = dir.join(crate::model::clip::weights::SAFETENSORS_FILE);
+    let found = crate::model::files::sha256_hex(&file).map_err(|e| e.to_string())?;
+    if found.eq_ignore_ascii_case(recorded) {
+        Ok(", SHA-256 checked")
+    } else {
+        Err(format!(
+            "{} is damaged: its SHA-256 is {found}, not the {recorded} recorded when it was \
+             fetched; run `geolens models fetch --force`",
+            file.display()
+        ))
     }
 }
 

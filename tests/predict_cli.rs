@@ -309,6 +309,29 @@ fn models_fetch_installs_the_tower_from_a_mirror_and_predict_uses_it() {
         .output()
         .expect("run");
     assert!(o.status.success(), "{}", stderr(&o));
+
+    // `models status` checks the record against the SHA-256 recorded when it was fetched.
+    let status = || {
+        common::geolens_isolated()
+            .arg("--model-dir")
+            .arg(&out)
+            .args(["models", "status"])
+            .output()
+            .expect("run")
+    };
+    let ok = status();
+    assert!(stdout(&ok).contains("SHA-256 checked"), "{}", stdout(&ok));
+    let record = out.join("model.safetensors");
+    let mut bytes = std::fs::read(&record).expect("read");
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x55;
+    std::fs::write(&record, bytes).expect("damage");
+    let damaged = status();
+    assert!(
+        stdout(&damaged).contains("damaged") && stdout(&damaged).contains("--force"),
+        "{}",
+        stdout(&damaged)
+    );
 }
 
 #[test]
