@@ -431,3 +431,23 @@ fn eval_reports_the_literature_thresholds_from_independent_distances() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+#[test]
+fn a_name_that_is_not_utf8_is_geolocated_with_a_note() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = common::scratch_dir("predict_non_utf8");
+    let name = std::ffi::OsStr::from_bytes(b"caf\xe9.jpg");
+    std::fs::copy(common::fixture("photos/rocket.jpg"), dir.join(name)).expect("copy");
+    let o = predict(&["--format", "json"], &[&dir]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("not valid UTF-8") && stderr(&o).contains("caf\u{fffd}.jpg"),
+        "{}",
+        stderr(&o)
+    );
+    let doc: Value = serde_json::from_str(&stdout(&o)).expect("JSON");
+    assert!(
+        doc["photos"][0]["best_guess"]["lat_deg"].is_number(),
+        "{doc}"
+    );
+}

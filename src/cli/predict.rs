@@ -278,6 +278,13 @@ pub fn predict(options: &PredictOptions, out: &mut impl Write) -> Result<usize, 
     let mut failed = 0;
     let mut write_error = None;
     run_photos(&predictor, &photos, |i, outcome| {
+        if outcome.path.to_str().is_none() {
+            bar.println(&format!(
+                "geolens: note: {} is not valid UTF-8: its name is written with U+FFFD in \
+                 place of the bytes that are not",
+                super::printable(&outcome.path.to_string_lossy())
+            ));
+        }
         let report = PhotoReport::new(outcome, options.granularity, options.top);
         if let Some(e) = &report.error {
             failed += 1;
