@@ -17,6 +17,7 @@ pub mod paths;
 pub mod photo;
 pub mod predict;
 pub mod scores;
+pub mod shipped;
 #[doc(hidden)]
 pub mod testing;
 pub mod worker;

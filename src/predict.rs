@@ -387,9 +387,14 @@ impl ModelDirs {
             .iter()
             .map(|f| self.geoclip.join(f))
             .collect();
+        let shipped = if self.geoclip == default_model_dir() {
+            ", shipped inside geolens"
+        } else {
+            ""
+        };
         let heads_state = match heads.iter().find(|p| !p.is_file()) {
             None => Ok(format!(
-                "{:.1} MB",
+                "{:.1} MB{shipped}",
                 heads.iter().filter_map(|p| size_mb(p)).sum::<f64>()
             )),
             Some(missing) => Err(format!(

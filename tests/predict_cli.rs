@@ -451,3 +451,56 @@ fn a_name_that_is_not_utf8_is_geolocated_with_a_note() {
         "{doc}"
     );
 }
+
+#[test]
+fn a_copied_binary_predicts_with_the_data_it_carries() {
+    let exe = std::path::PathBuf::from(env!("CARGO_BIN_EXE_geolens"));
+    let bytes = std::fs::read(&exe).expect("read binary");
+    // No run-time look-up into the folder it was built in.
+    for built_in in ["models/geoclip", "assets/deck"] {
+        let path = format!("{}/{built_in}", env!("CARGO_MANIFEST_DIR"));
+        assert!(
+            !bytes.windows(path.len()).any(|w| w == path.as_bytes()),
+            "the binary names {path}"
+        );
+    }
+    let dir = common::scratch_dir("copied_binary");
+    let copy = dir.join("geolens");
+    std::fs::copy(&exe, &copy).expect("copy");
+    common::warm_gallery_cache();
+    let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let o = std::process::Command::new(&copy)
+        .current_dir(&dir)
+        .env("XDG_CACHE_HOME", tmp.join("xdg-cache"))
+        .env("XDG_DATA_HOME", dir.join("data"))
+        .env("XDG_CONFIG_HOME", dir.join("config"))
+        .args(["--backend", "cpu", "--model-dir"])
+        .arg(common::test_tower_dir())
+        .args(["predict", "--format", "json"])
+        .arg(common::fixture("photos/rocket.jpg"))
+        .output()
+        .expect("run the copy");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let doc: Value = serde_json::from_str(&stdout(&o)).expect("JSON");
+    assert!(
+        doc["photos"][0]["best_guess"]["lat_deg"].is_number(),
+        "{doc}"
+    );
+    // `models status` says where the shipped heads are: the user cache, not the source tree.
+    let o = std::process::Command::new(&copy)
+        .env("XDG_CACHE_HOME", tmp.join("xdg-cache"))
+        .env("XDG_DATA_HOME", dir.join("data"))
+        .args(["--backend", "cpu", "models", "status"])
+        .output()
+        .expect("run the copy");
+    let text = stdout(&o);
+    let heads = text
+        .lines()
+        .find(|l| l.contains("GeoCLIP heads"))
+        .expect("heads line");
+    assert!(
+        heads.contains("shipped inside geolens")
+            && !heads.contains(&format!("{}/models", env!("CARGO_MANIFEST_DIR"))),
+        "{text}"
+    );
+}

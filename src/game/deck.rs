@@ -42,11 +42,9 @@ struct DeckRow {
     licence: String,
 }
 
-/// The demo deck shipped in `assets/deck`.
+/// The demo deck shipped with the app (embedded in the binary, see [`crate::shipped`]).
 pub fn bundled_deck_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("assets")
-        .join("deck")
+    crate::shipped::dir(&crate::shipped::DEMO_DECK)
 }
 
 impl Deck {

@@ -16,11 +16,9 @@ pub const LOCATION_ENCODER_FILE: &str = "location_encoder.safetensors";
 pub const IMAGE_HEAD_FILE: &str = "image_head.safetensors";
 pub const SCALARS_FILE: &str = "geoclip.json";
 
-/// The shipped records, relative to the crate root.
+/// The shipped records and gallery (embedded in the binary, see [`crate::shipped`]).
 pub fn default_model_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("models")
-        .join("geoclip")
+    crate::shipped::dir(&crate::shipped::GEOCLIP)
 }
 
 /// The scalars GeoCLIP keeps outside its modules.
