@@ -882,14 +882,30 @@ fn save_screenshot(
     .map_err(|e| e.to_string())
 }
 
+/// The app icon (`assets/linux`, 128 px) for the window's title bar and task switcher.
+fn window_icon() -> Option<egui::IconData> {
+    static PNG: &[u8] = include_bytes!("../../assets/linux/icons/hicolor/128x128/apps/geolens.png");
+    let icon = image::load_from_memory(PNG).ok()?.into_rgba8();
+    Some(egui::IconData {
+        width: icon.width(),
+        height: icon.height(),
+        rgba: icon.into_raw(),
+    })
+}
+
 /// Opens the window and runs until it is closed.
 pub fn run(options: LaunchOptions) -> Result<(), AppError> {
     let screenshot_error: Arc<Mutex<Option<String>>> = Arc::default();
     let mut viewport = egui::ViewportBuilder::default()
         .with_title("geolens")
+        // The desktop entry's StartupWMClass, so that launchers match the window to it.
+        .with_app_id("geolens")
         .with_inner_size(options.window_size)
         .with_min_inner_size([480.0, 320.0])
         .with_drag_and_drop(true);
+    if let Some(icon) = window_icon() {
+        viewport = viewport.with_icon(icon);
+    }
     if options.screenshot.is_some() || options.bench_frames.is_some() {
         viewport = viewport.with_resizable(false);
     }
@@ -913,4 +929,15 @@ pub fn run(options: LaunchOptions) -> Result<(), AppError> {
         return Err(AppError::Screenshot(e));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_window_carries_the_app_icon() {
+        let icon = super::window_icon().expect("the embedded icon decodes");
+        assert_eq!((icon.width, icon.height), (128, 128));
+        assert_eq!(icon.rgba.len(), 128 * 128 * 4);
+        assert!(icon.rgba.chunks(4).filter(|p| p[3] > 200).count() > 128 * 128 / 4);
+    }
 }
