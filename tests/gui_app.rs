@@ -346,3 +346,34 @@ fn the_app_geolocates_a_photo_on_the_gpu_backend() {
         "{best:?}"
     );
 }
+
+#[test]
+fn opening_settings_keeps_the_command_lines_model_and_ephemeral_keeps_no_history() {
+    common::warm_gallery_cache();
+    let dir = common::scratch_dir("gui_settings");
+    let mut options = options(Mode::Explore, &dir.join("unused.jsonl"));
+    // --ephemeral without a named history: none is read or written.
+    options.game_history = None;
+    let launched = options.model.clone().expect("model settings");
+    let mut h = harness(options);
+    step_until(&mut h, "the model", |app| {
+        matches!(
+            app.model_view().state,
+            geolens::worker::ModelState::Ready { .. }
+        )
+    });
+    h.get_by_label("Settings").click();
+    for _ in 0..5 {
+        h.step();
+    }
+    assert_eq!(h.state().model_config(), &launched);
+    assert!(
+        matches!(
+            h.state().model_view().state,
+            geolens::worker::ModelState::Ready { .. }
+        ),
+        "opening Settings reloaded the model: {:?}",
+        h.state().model_view().state
+    );
+    assert!(h.state().game_history_path().is_none());
+}

@@ -61,8 +61,12 @@ pub struct GameView {
 }
 
 impl GameView {
+    pub fn history_path(&self) -> Option<&std::path::Path> {
+        self.history_path.as_deref()
+    }
+
+    /// `history_path`: where games are kept (`None`: nowhere, as with `--ephemeral`).
     pub fn new(history_path: Option<PathBuf>) -> Self {
-        let history_path = history_path.or_else(history::default_history_path);
         let stats = history_path
             .as_deref()
             .and_then(|p| history::load(p).ok())

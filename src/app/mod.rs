@@ -22,6 +22,7 @@ use crate::map::basemap::{OfflineBasemap, embedded_pack};
 use crate::map::heatmap::{HeatQuantity, Heatmap, HeatmapPlugin, HoveredCell};
 use crate::map::markers::{GreatCircle, MarkersPlugin, Pin};
 use crate::map::online::{OnlineLayer, http_tiles};
+use crate::model::backend::BackendChoice;
 use crate::model::fetch::FetchProgress;
 use crate::scores::{CellScore, photo_density_per_1000_km2};
 use crate::worker::{Event, ModelConfig, ModelState, PhotoId, PhotoSource, Request, Worker};
@@ -278,7 +279,12 @@ impl GeolensApp {
                 fetch_result: None,
             },
             open_dialog: None,
-            game: game::GameView::new(options.game_history),
+            // `--ephemeral` neither reads nor writes the game history, unless one is named.
+            game: game::GameView::new(options.game_history.or_else(|| {
+                (!options.ephemeral)
+                    .then(crate::game::history::default_history_path)
+                    .flatten()
+            })),
             screenshot,
             frame_bench: options.bench_frames.map(|frames| FrameBench {
                 frames: frames.max(2),
@@ -448,8 +454,7 @@ impl GeolensApp {
                 }
                 DialogPurpose::ModelFolder => {
                     if let Some(dir) = paths.into_iter().next() {
-                        self.state.model_dir = Some(dir);
-                        self.reload_model();
+                        self.set_model_settings(Some(dir), self.model_config.backend);
                     }
                 }
                 DialogPurpose::AerialFolder => {
@@ -737,14 +742,28 @@ impl GeolensApp {
             .set_zoom((cell_level as f64 + 1.5).clamp(2.0, 16.0));
     }
 
-    /// Reloads the model after its settings changed.
-    fn reload_model(&mut self) {
+    /// Where game history is kept (`None`: nowhere, as with `--ephemeral`).
+    pub fn game_history_path(&self) -> Option<&std::path::Path> {
+        self.game.history_path()
+    }
+
+    /// The model settings in effect: the command line's, or the saved ones.
+    pub fn model_config(&self) -> &ModelConfig {
+        &self.model_config
+    }
+
+    /// A model setting the user changed in the app: kept as their saved choice and the model
+    /// reloaded. Nothing happens when the values are those in effect (so that showing the
+    /// settings never drops `--model-dir` or `--backend`).
+    fn set_model_settings(&mut self, model_dir: Option<PathBuf>, backend: BackendChoice) {
         let config = ModelConfig {
-            model_dir: self.state.model_dir.clone(),
-            backend: self.state.backend,
+            model_dir,
+            backend,
             gallery_cache: self.model_config.gallery_cache.clone(),
         };
         if config != self.model_config {
+            self.state.model_dir = config.model_dir.clone();
+            self.state.backend = config.backend;
             self.model_config = config.clone();
             self.model.state = ModelState::Loading(crate::predict::LoadStage::Tower);
             self.worker.send(Request::Reload(config));
@@ -808,6 +827,11 @@ impl eframe::App for GeolensApp {
         if !self.ephemeral {
             eframe::set_value(storage, STATE_KEY, &self.state);
         }
+    }
+
+    /// `--ephemeral` writes nothing: not even egui's own memory.
+    fn persist_egui_memory(&self) -> bool {
+        !self.ephemeral
     }
 }
 

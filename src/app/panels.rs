@@ -67,13 +67,16 @@ impl GeolensApp {
             ui.ctx().set_theme(theme.preference());
         }
         ui.separator();
+        // The settings in effect (from the command line or saved), changed only by the user.
+        let mut backend = self.model_config.backend;
+        let mut model_dir = self.model_config.model_dir.clone();
         ui.label(RichText::new("Model runs on").strong());
         for b in BackendChoice::ALL {
-            ui.radio_value(&mut self.state.backend, b, b.label());
+            ui.radio_value(&mut backend, b, b.label());
         }
         ui.separator();
         ui.label(RichText::new("CLIP tower folder").strong());
-        ui.label(self.state.model_dir.as_ref().map_or(
+        ui.label(model_dir.as_ref().map_or(
             "default (where `geolens models fetch` puts it)".into(),
             |d| d.display().to_string(),
         ));
@@ -82,10 +85,10 @@ impl GeolensApp {
                 self.open_dialog(DialogPurpose::ModelFolder);
             }
             if ui.button("Default").clicked() {
-                self.state.model_dir = None;
+                model_dir = None;
             }
         });
-        self.reload_model();
+        self.set_model_settings(model_dir, backend);
     }
 }
 
