@@ -417,6 +417,34 @@ mod tests {
     }
 
     #[test]
+    fn a_heif_property_index_of_zero_means_no_property() {
+        // The fixture's primary item lists hvcC, ispe and pixi (ipma, byte 348: essential,
+        // index 3). Index 0 there, as HMD's Nokia 8.3 writes, means "no property" (ISO/IEC
+        // 23008-12 9.3.2): the photo still decodes (heic-decoder 0.1.1 refused it; we carry a fix).
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/heic");
+        let mut heif = std::fs::read(dir.join("RGB_8__128x128.heif")).expect("read");
+        assert_eq!(heif[348], 0x83, "the fixture's pixi association");
+        heif[348] = 0;
+        let image = decode_photo_bytes(&heif, Path::new("zero.heif")).expect("decodes");
+        assert_eq!(image.dimensions(), (128, 128));
+
+        // The real phone file, when ../shared is here: 4608x3456, its GPS as exiftool reads it.
+        let nokia = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/fixtures/real-camera/HMD_Nokia_8.3_5G_hdr.heif");
+        if !nokia.is_file() {
+            eprintln!("skipped the phone file: {} is not here", nokia.display());
+            return;
+        }
+        assert_eq!(
+            decode_photo(&nokia).expect("decodes").dimensions(),
+            (4608, 3456)
+        );
+        let gps = crate::photo::exif::read_facts(&nokia).gps.expect("GPS");
+        assert!((gps.lat_deg - 40.662_993).abs() < 1e-5, "{gps:?}");
+        assert!((gps.lon_deg + 3.763_741).abs() < 1e-5, "{gps:?}");
+    }
+
+    #[test]
     fn a_huge_header_is_refused_before_any_pixel_is_allocated() {
         let png = crate::testing::huge_png_header(30_000, 30_000);
         let err = decode_photo_bytes(&png, Path::new("huge.png"))
