@@ -377,3 +377,58 @@ fn opening_settings_keeps_the_command_lines_model_and_ephemeral_keeps_no_history
     );
     assert!(h.state().game_history_path().is_none());
 }
+
+#[test]
+fn the_map_zooms_like_a_map_app_and_never_shows_less_than_the_world() {
+    let dir = common::scratch_dir("gui_map_controls");
+    let mut h = harness(options(Mode::Explore, &dir.join("history.jsonl")));
+    let zoom = |h: &Harness<'static, GeolensApp>| h.state().state().map_memory.zoom();
+    for _ in 0..3 {
+        h.step();
+    }
+    // Zoom 0 would show the world as a 256-point square: the view keeps it filling the map.
+    let start = zoom(&h);
+    assert!(
+        start >= 1.0,
+        "zoom {start} leaves the world smaller than the map"
+    );
+
+    // The wheel zooms, without Ctrl, around the pointer over the map.
+    let over_map = egui::pos2(900.0, 400.0);
+    h.input_mut()
+        .events
+        .push(egui::Event::PointerMoved(over_map));
+    h.step();
+    for _ in 0..5 {
+        h.input_mut().events.push(egui::Event::MouseWheel {
+            unit: egui::MouseWheelUnit::Point,
+            delta: egui::vec2(0.0, 120.0),
+            phase: egui::TouchPhase::Move,
+            source: egui::MouseWheelSource::Wheel,
+            modifiers: egui::Modifiers::NONE,
+        });
+        h.step();
+    }
+    let wheeled = zoom(&h);
+    assert!(wheeled > start + 0.1, "wheel: {start} -> {wheeled}");
+
+    // The + and − buttons, and the keys.
+    h.get_by_label("+").click();
+    h.step();
+    let plus = zoom(&h);
+    assert!((plus - wheeled - 1.0).abs() < 1e-6, "{wheeled} -> {plus}");
+    h.get_by_label("−").click();
+    h.step();
+    assert!((zoom(&h) - wheeled).abs() < 1e-6);
+    h.key_press(egui::Key::Plus);
+    h.step();
+    assert!((zoom(&h) - wheeled - 1.0).abs() < 1e-6);
+
+    // Zoomed out as far as it goes, the world still fills the map (over 512 points wide here).
+    for _ in 0..12 {
+        h.get_by_label("−").click();
+        h.step();
+    }
+    h.step();
+    assert!(zoom(&h) > 1.0, "zoomed out to {}", zoom(&h));
+}

@@ -672,11 +672,17 @@ impl GeolensApp {
         };
         let mut clicked = None;
         let fallback_center = lat_lon(25.0, 10.0);
+        self.zoom_keys_ui(&ctx);
+        // As map apps do: the wheel zooms around the pointer (walkers' default pans and wants
+        // Ctrl), double-click zooms in, right double-click out.
         let mut map = Map::new(
             Some(&mut self.basemap),
             &mut self.state.map_memory,
             fallback_center,
-        );
+        )
+        .zoom_with_ctrl(false)
+        .double_click_to_zoom(true)
+        .double_click_to_zoom_out(true);
         if let Some((_, http)) = &mut self.online {
             map = map.with_layer(http, 1.0);
         }
@@ -699,6 +705,8 @@ impl GeolensApp {
         });
         let response = ui.add(map);
         let map_rect = response.rect;
+        self.keep_world_filling_view(map_rect);
+        self.zoom_buttons_ui(&ctx, map_rect);
         if let Some(at) = clicked {
             self.game.map_clicked(at);
         }
@@ -740,6 +748,52 @@ impl GeolensApp {
             .state
             .map_memory
             .set_zoom((cell_level as f64 + 1.5).clamp(2.0, 16.0));
+    }
+
+    /// `+` / `=` and `-` zoom the map by one level when no text field has the keyboard.
+    fn zoom_keys_ui(&mut self, ctx: &egui::Context) {
+        if ctx.memory(|m| m.focused().is_some()) {
+            return;
+        }
+        let (zoom_in, zoom_out) = ctx.input(|i| {
+            (
+                i.key_pressed(egui::Key::Plus) || i.key_pressed(egui::Key::Equals),
+                i.key_pressed(egui::Key::Minus),
+            )
+        });
+        if zoom_in {
+            let _ = self.state.map_memory.zoom_in();
+        }
+        if zoom_out {
+            let _ = self.state.map_memory.zoom_out();
+        }
+    }
+
+    /// The smallest zoom at which the world (256 points wide at zoom 0) fills the map's width:
+    /// zooming further out would only show the world as a small square in black.
+    fn keep_world_filling_view(&mut self, map_rect: egui::Rect) {
+        let min_zoom = (f64::from(map_rect.width()) / 256.0).log2().max(0.0);
+        if self.state.map_memory.zoom() < min_zoom {
+            let _ = self.state.map_memory.set_zoom(min_zoom);
+        }
+    }
+
+    /// Zoom buttons in the map's top-right corner.
+    fn zoom_buttons_ui(&mut self, ctx: &egui::Context, map_rect: egui::Rect) {
+        egui::Area::new(egui::Id::unique("zoom_buttons"))
+            .fixed_pos(map_rect.right_top() + egui::vec2(-44.0, 10.0))
+            .show(ctx, |ui| {
+                egui::Frame::popup(ui.style()).show(ui, |ui| {
+                    ui.vertical_centered(|ui| {
+                        if ui.button("+").on_hover_text("Zoom in (+)").clicked() {
+                            let _ = self.state.map_memory.zoom_in();
+                        }
+                        if ui.button("−").on_hover_text("Zoom out (-)").clicked() {
+                            let _ = self.state.map_memory.zoom_out();
+                        }
+                    });
+                });
+            });
     }
 
     /// Where game history is kept (`None`: nowhere, as with `--ephemeral`).
