@@ -432,3 +432,57 @@ fn the_map_zooms_like_a_map_app_and_never_shows_less_than_the_world() {
     h.step();
     assert!(zoom(&h) > 1.0, "zoomed out to {}", zoom(&h));
 }
+
+#[test]
+fn a_result_is_framed_with_its_guess_and_exif_position_in_view() {
+    common::warm_gallery_cache();
+    let dir = common::scratch_dir("gui_fit");
+    let rocket = std::fs::read(common::fixture("photos/rocket.jpg")).expect("read");
+    let exif = geolens::testing::exif_block(
+        (35, 0, 4104, b'N'),
+        (135, 46, 516, b'E'),
+        "2024:04:01 09:30:00",
+    );
+    let kyoto = dir.join("kyoto.jpg");
+    std::fs::write(&kyoto, geolens::testing::jpeg_with_exif(&rocket, &exif)).expect("write");
+    let mut h = harness(options(Mode::Explore, &dir.join("history.jsonl")));
+    drop_file(&mut h, kyoto);
+    step_until(&mut h, "a prediction", |app| {
+        app.photos()
+            .selected()
+            .is_some_and(|p| p.prediction.is_some())
+    });
+    for _ in 0..5 {
+        h.step();
+    }
+    let app = h.state();
+    let rect = app.map_rect().expect("the map was drawn");
+    let memory = &app.state().map_memory;
+    let centre = memory.detached().expect("the view was moved to the answer");
+    let zoom = memory.zoom();
+    let photo = app.photos().selected().expect("selected");
+    let guess = photo.best_guess.expect("a guess");
+    let truth = photo.facts.gps.expect("EXIF GPS");
+    // Web Mercator, independently of the app: points from the centre at this zoom.
+    let world = |lat: f64, lon: f64| {
+        let s = lat.to_radians().sin();
+        (
+            (lon + 180.0) / 360.0,
+            0.5 - ((1.0 + s) / (1.0 - s)).ln() / (4.0 * std::f64::consts::PI),
+        )
+    };
+    let (cx, cy) = world(centre.y(), centre.x());
+    let scale = 256.0 * 2f64.powf(zoom);
+    for (what, lat, lon) in [
+        ("best guess", guess.lat_deg, guess.lon_deg),
+        ("EXIF position", truth.lat_deg, truth.lon_deg),
+    ] {
+        let (x, y) = world(lat, lon);
+        let dx = ((x - cx + 0.5).rem_euclid(1.0) - 0.5) * scale;
+        let dy = (y - cy) * scale;
+        assert!(
+            dx.abs() <= f64::from(rect.width()) / 2.0 && dy.abs() <= f64::from(rect.height()) / 2.0,
+            "{what} at ({dx:.0}, {dy:.0}) px from the centre, outside a {rect:?} map at zoom {zoom}"
+        );
+    }
+}

@@ -151,6 +151,9 @@ pub struct GeolensApp {
     aerial: Option<aerial::AerialView>,
     /// Matching runs asked for so far (each run's id).
     aerial_requests: u64,
+    /// The photo whose answer the map was last fitted to, and the map's last size.
+    fitted_photo: Option<PhotoId>,
+    map_rect: Option<egui::Rect>,
 }
 
 /// `--bench-frames`: moves the map every frame and times the frames.
@@ -295,6 +298,8 @@ impl GeolensApp {
             }),
             aerial: None,
             aerial_requests: 0,
+            fitted_photo: None,
+            map_rect: None,
         };
         if !options.photos.is_empty() {
             app.open_photos(options.photos.into_iter().map(PhotoSource::File).collect());
@@ -375,17 +380,6 @@ impl GeolensApp {
                 Event::Fetched(result) => {
                     self.model.fetch = None;
                     self.model.fetch_result = Some(result.clone());
-                }
-                Event::Predicted { id, prediction, .. }
-                    if self.photos.selected_id() == Some(*id) =>
-                {
-                    // Show where the model thinks the photo is.
-                    if let Some(top) = prediction.top_places(self.state.granularity, 1).first() {
-                        self.state
-                            .map_memory
-                            .center_at(lat_lon(top.center.lat_deg, top.center.lon_deg));
-                        let _ = self.state.map_memory.set_zoom(3.0);
-                    }
                 }
                 _ => {}
             }
@@ -673,6 +667,7 @@ impl GeolensApp {
         let mut clicked = None;
         let fallback_center = lat_lon(25.0, 10.0);
         self.zoom_keys_ui(&ctx);
+        self.fit_new_answer();
         // As map apps do: the wheel zooms around the pointer (walkers' default pans and wants
         // Ctrl), double-click zooms in, right double-click out.
         let mut map = Map::new(
@@ -705,6 +700,7 @@ impl GeolensApp {
         });
         let response = ui.add(map);
         let map_rect = response.rect;
+        self.map_rect = Some(map_rect);
         self.keep_world_filling_view(map_rect);
         self.zoom_buttons_ui(&ctx, map_rect);
         if let Some(at) = clicked {
@@ -750,6 +746,42 @@ impl GeolensApp {
             .set_zoom((cell_level as f64 + 1.5).clamp(2.0, 16.0));
     }
 
+    /// The map's place on screen, as last drawn.
+    pub fn map_rect(&self) -> Option<egui::Rect> {
+        self.map_rect
+    }
+
+    /// When the photo on screen has an answer the map has not been fitted to yet (a new result,
+    /// or another photo selected), frames what matters: the best guess, the top three places
+    /// and the EXIF position, with room around them.
+    fn fit_new_answer(&mut self) {
+        let (Some(rect), Some(photo)) = (self.map_rect, self.photos.selected()) else {
+            return;
+        };
+        if self.fitted_photo == Some(photo.id) || photo.prediction.is_none() {
+            return;
+        }
+        let mut points: Vec<(f64, f64)> = photo
+            .top_places
+            .iter()
+            .filter(|(g, _)| *g == self.state.granularity)
+            .flat_map(|(_, places)| places.iter().take(3))
+            .map(|p| (p.center.lat_deg, p.center.lon_deg))
+            .collect();
+        points.extend(photo.best_guess.map(|g| (g.lat_deg, g.lon_deg)));
+        if self.state.show_truth {
+            points.extend(photo.facts.gps.map(|t| (t.lat_deg, t.lon_deg)));
+        }
+        let id = photo.id;
+        let view = (f64::from(rect.width()), f64::from(rect.height()));
+        if let Some(((lat, lon), zoom)) = crate::geo::mercator::fit_view(&points, view, 48.0, 8.0) {
+            self.state.map_memory.center_at(lat_lon(lat, lon));
+            let _ = self.state.map_memory.set_zoom(zoom);
+            self.keep_world_filling_view(rect);
+        }
+        self.fitted_photo = Some(id);
+    }
+
     /// `+` / `=` and `-` zoom the map by one level when no text field has the keyboard.
     fn zoom_keys_ui(&mut self, ctx: &egui::Context) {
         if ctx.memory(|m| m.focused().is_some()) {
@@ -790,6 +822,15 @@ impl GeolensApp {
                         }
                         if ui.button("−").on_hover_text("Zoom out (-)").clicked() {
                             let _ = self.state.map_memory.zoom_out();
+                        }
+                        if ui
+                            .button("Fit")
+                            .on_hover_text(
+                                "Fit the answer in view: guess, top places, EXIF position",
+                            )
+                            .clicked()
+                        {
+                            self.fitted_photo = None;
                         }
                     });
                 });

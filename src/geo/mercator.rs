@@ -70,9 +70,109 @@ pub fn ancestor_tile(x: u32, y: u32, zoom: u8, stored_zoom: u8) -> (u32, u32, [f
     (ax, ay, [ox, oy], [ox + step, oy + step])
 }
 
+/// The view that shows every point: its centre `(lat_deg, lon_deg)` and zoom, for a map of
+/// `view_w` x `view_h` points (256 a tile at zoom 0) with `padding` points kept free on each
+/// side, at most `max_zoom`. Across the antimeridian the points are framed the short way round.
+/// `None` without points.
+pub fn fit_view(
+    points_lat_lon_deg: &[(f64, f64)],
+    (view_w, view_h): (f64, f64),
+    padding: f64,
+    max_zoom: f64,
+) -> Option<((f64, f64), f64)> {
+    let world: Vec<WorldPoint> = points_lat_lon_deg
+        .iter()
+        .map(|&(lat, lon)| world_from_lat_lon(lat, lon))
+        .collect();
+    if world.is_empty() {
+        return None;
+    }
+    // The shortest stretch of the (circular) x axis holding every point: the complement of the
+    // widest gap between neighbours.
+    let mut xs: Vec<f64> = world.iter().map(|p| p.x).collect();
+    xs.sort_by(f64::total_cmp);
+    let (mut start, mut widest_gap) = (xs[0], 1.0 - (xs[xs.len() - 1] - xs[0]));
+    for pair in xs.windows(2) {
+        if pair[1] - pair[0] > widest_gap {
+            (start, widest_gap) = (pair[1], pair[1] - pair[0]);
+        }
+    }
+    let span_x = 1.0 - widest_gap;
+    let (top, bottom) = world
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(t, b), p| (t.min(p.y), b.max(p.y)));
+    let centre = WorldPoint {
+        x: (start + span_x / 2.0).rem_euclid(1.0),
+        y: (top + bottom) / 2.0,
+    };
+    let room = |view: f64, span: f64| {
+        let usable = (view - 2.0 * padding).max(1.0);
+        if span <= 0.0 {
+            max_zoom
+        } else {
+            (usable / (f64::from(TILE_PX) * span)).log2()
+        }
+    };
+    let zoom = room(view_w, span_x)
+        .min(room(view_h, bottom - top))
+        .clamp(0.0, max_zoom);
+    Some((lat_lon_from_world(centre), zoom))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Where `(lat, lon)` lands, in points from the view's centre.
+    fn offset_px(view: ((f64, f64), f64), lat: f64, lon: f64) -> (f64, f64) {
+        let ((clat, clon), zoom) = view;
+        let (c, p) = (world_from_lat_lon(clat, clon), world_from_lat_lon(lat, lon));
+        let scale = f64::from(TILE_PX) * 2f64.powf(zoom);
+        let dx = (p.x - c.x + 0.5).rem_euclid(1.0) - 0.5;
+        (dx * scale, (p.y - c.y) * scale)
+    }
+
+    #[test]
+    fn a_fitted_view_shows_every_point_inside_its_padding() {
+        let view = (900.0, 700.0);
+        for points in [
+            vec![(35.01, 135.77), (48.85, 2.35), (-33.87, 151.21)],
+            vec![(47.6, -122.3), (47.7, -122.2)],
+            // Across the antimeridian: Fiji and Samoa, framed the short way round.
+            vec![(-17.7, 178.0), (-13.8, -172.1)],
+        ] {
+            let fitted = fit_view(&points, view, 40.0, 12.0).expect("points");
+            for &(lat, lon) in &points {
+                let (dx, dy) = offset_px(fitted, lat, lon);
+                assert!(dx.abs() <= 450.0 - 40.0 + 1e-6, "{points:?}: dx {dx}");
+                assert!(dy.abs() <= 350.0 - 40.0 + 1e-6, "{points:?}: dy {dy}");
+            }
+            // Tight: half a level more and some point falls outside.
+            let closer = (fitted.0, fitted.1 + 0.5);
+            assert!(
+                fitted.1 >= 12.0
+                    || points.iter().any(|&(lat, lon)| {
+                        let (dx, dy) = offset_px(closer, lat, lon);
+                        dx.abs() > 410.0 || dy.abs() > 310.0
+                    }),
+                "{points:?} not tight at zoom {}",
+                fitted.1
+            );
+        }
+        let fiji_samoa =
+            fit_view(&[(-17.7, 178.0), (-13.8, -172.1)], view, 40.0, 12.0).expect("points");
+        assert!(
+            fiji_samoa.0.1.abs() > 170.0,
+            "centred near the date line: {fiji_samoa:?}"
+        );
+        assert!(fiji_samoa.1 > 3.0, "the short way round: {fiji_samoa:?}");
+        // One point: as close as allowed.
+        assert_eq!(
+            fit_view(&[(10.0, 20.0)], view, 40.0, 6.0).expect("one").1,
+            6.0
+        );
+        assert!(fit_view(&[], view, 40.0, 6.0).is_none());
+    }
 
     #[test]
     fn known_points_project_to_known_places() {
