@@ -85,21 +85,46 @@ pub fn write_output(
 ) -> Result<(), OutputError> {
     check_output(path, force)?;
     let (tmp, file) = create_temporary_beside(path)?;
-    let io_err = |source| OutputError::Io {
-        path: path.to_owned(),
-        source,
-    };
     let written = (|| {
         let mut out = BufWriter::new(file);
         write(&mut out)?;
         out.into_inner().map_err(|e| e.into_error())?.sync_all()
     })();
+    finish(path, force, &tmp, written)
+}
+
+/// [`write_output`] for writers that take a path (a weight store, `std::fs::write`): `write`
+/// fills the temporary file at the path it is given, which is then synced and renamed.
+pub fn write_output_at(
+    path: &Path,
+    force: bool,
+    write: impl FnOnce(&Path) -> std::io::Result<()>,
+) -> Result<(), OutputError> {
+    check_output(path, force)?;
+    let (tmp, file) = create_temporary_beside(path)?;
+    drop(file);
+    let written = write(&tmp).and_then(|()| File::open(&tmp)?.sync_all());
+    finish(path, force, &tmp, written)
+}
+
+/// Renames the written temporary file over `path` (checked again, as another process may
+/// have made it meanwhile), or removes it on any error.
+fn finish(
+    path: &Path,
+    force: bool,
+    tmp: &Path,
+    written: std::io::Result<()>,
+) -> Result<(), OutputError> {
+    let io_err = |source| OutputError::Io {
+        path: path.to_owned(),
+        source,
+    };
     let result = written
         .map_err(io_err)
         .and_then(|()| check_output(path, force))
-        .and_then(|()| std::fs::rename(&tmp, path).map_err(io_err));
+        .and_then(|()| std::fs::rename(tmp, path).map_err(io_err));
     if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+        let _ = std::fs::remove_file(tmp);
     }
     result
 }
@@ -191,6 +216,32 @@ mod tests {
         std::fs::create_dir(dir.join("sub")).unwrap();
         let err = write_output(&dir.join("sub"), true, |_| Ok(())).expect_err("folder");
         assert!(matches!(err, OutputError::NotAFile(_)), "{err}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn path_writers_get_the_same_guarantees() {
+        let dir = scratch("at");
+        let path = dir.join("record.bin");
+        write_output_at(&path, false, |tmp| std::fs::write(tmp, b"one")).expect("writes");
+        assert_eq!(std::fs::read(&path).unwrap(), b"one");
+        let err = write_output_at(&path, true, |tmp| {
+            std::fs::write(tmp, b"half")?;
+            Err(std::io::Error::other("store failed"))
+        })
+        .expect_err("fails");
+        assert!(err.to_string().contains("store failed"), "{err}");
+        assert_eq!(std::fs::read(&path).unwrap(), b"one");
+        assert!(matches!(
+            write_output_at(&path, false, |_| Ok(())),
+            Err(OutputError::Exists(_))
+        ));
+        let names: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(names.len(), 1, "{names:?}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 

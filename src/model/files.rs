@@ -34,20 +34,20 @@ pub fn sha256_hex(path: &Path) -> Result<String, ModelError> {
     Ok(format!("{:x}", hasher.finalize()))
 }
 
-/// Writes `out_dir/name` through a hidden `.partial` file renamed into place, so that an
-/// interrupted write never leaves a damaged file under the final name.
+/// Writes (or replaces) `out_dir/name` through [`crate::files::write_output_at`]: a temporary
+/// file of this writer's own, synced and renamed into place, so that an interrupted write
+/// never leaves a damaged file under the final name.
 pub fn write_atomically(
     out_dir: &Path,
     name: &str,
     write: impl FnOnce(&Path) -> Result<(), String>,
 ) -> Result<(), ModelError> {
-    let tmp = out_dir.join(format!(".{name}.partial"));
-    if let Err(e) = write(&tmp) {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(write_err(&tmp, e));
-    }
     let dest = out_dir.join(name);
-    std::fs::rename(&tmp, &dest).map_err(|e| write_err(&dest, e))
+    crate::files::write_output_at(&dest, true, |tmp| write(tmp).map_err(std::io::Error::other))
+        .map_err(|e| match e {
+            crate::files::OutputError::Io { path, source } => write_err(&path, source),
+            other => write_err(&dest, other),
+        })
 }
 
 /// Fails unless every parameter of the module was filled from the file.
