@@ -200,7 +200,6 @@ pub struct Geolocator {
     gallery: GalleryMatrix,
     index: Arc<GalleryIndex>,
     device: Device,
-    max_tensor_bytes: Option<u64>,
     pub cache: CacheOutcome,
 }
 
@@ -270,7 +269,6 @@ impl Geolocator {
             gallery: embeddings.to_matrix(device, max_tensor_bytes)?,
             index: Arc::new(index),
             device: device.clone(),
-            max_tensor_bytes,
             cache: CacheOutcome::Computed { written: false },
         })
     }
@@ -608,7 +606,7 @@ impl Predictor {
             "one photo in the CLIP tower",
             tower.peak_bytes_per_image(),
             MAX_TOWER_BATCH,
-            geolocator.max_tensor_bytes,
+            geolocator.gallery.max_tensor_bytes(),
         )?;
         Ok(Self {
             tower,
@@ -1106,11 +1104,15 @@ mod tests {
             assert_eq!(same, other);
         }
         // A device too small for one photo in the tower is refused up front, naming the limit.
-        let (tight, _) = subset_geolocator();
-        let tight = Geolocator {
-            max_tensor_bytes: Some(peak - 1),
-            ..tight
-        };
+        let heads = load_heads(&default_model_dir(), &device).expect("shipped heads");
+        let tight = Geolocator::from_parts_within(
+            heads,
+            f.gallery_points(),
+            &embeddings,
+            &device,
+            Some(peak - 1),
+        )
+        .expect("a gallery point fits");
         let tower = load_clip_vision(&dir, &device).expect("loads");
         let err = Predictor::from_parts(tower, tight, &device).expect_err("too small");
         assert!(

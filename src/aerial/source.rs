@@ -231,22 +231,15 @@ impl OnlineTiles {
             url_template: url_template.into(),
             attribution: attribution.into(),
             cache_dir,
-            client: Err("no client".into()),
+            client: client_with_deadline(TILE_DEADLINE),
             tile_deadline: TILE_DEADLINE,
             run_deadline: ONLINE_RUN_DEADLINE,
         }
-        .with_deadlines(TILE_DEADLINE, ONLINE_RUN_DEADLINE)
     }
 
     /// The most one tile (request to last byte) and one whole run may take.
     pub fn with_deadlines(mut self, tile: Duration, run: Duration) -> Self {
-        self.client = reqwest::blocking::Client::builder()
-            .user_agent(crate::USER_AGENT)
-            .connect_timeout(tile)
-            // The blocking client's timeout bounds each wait (headers, each read).
-            .timeout(tile)
-            .build()
-            .map_err(|e| e.to_string());
+        self.client = client_with_deadline(tile);
         self.tile_deadline = tile;
         self.run_deadline = run;
         self
@@ -309,6 +302,17 @@ impl OnlineTiles {
         }
         Ok(bytes)
     }
+}
+
+/// An HTTP client that waits at most `tile` for a connection, the headers or each read (the
+/// blocking client's timeout bounds each wait, not the whole body).
+fn client_with_deadline(tile: Duration) -> Result<reqwest::blocking::Client, String> {
+    reqwest::blocking::Client::builder()
+        .user_agent(crate::USER_AGENT)
+        .connect_timeout(tile)
+        .timeout(tile)
+        .build()
+        .map_err(|e| e.to_string())
 }
 
 /// A network error's message and causes, without the URL (the tile is named already).

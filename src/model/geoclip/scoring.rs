@@ -93,6 +93,11 @@ impl GalleryMatrix {
         self.n == 0
     }
 
+    /// The largest buffer one tensor may occupy on its device (`None`: no limit).
+    pub fn max_tensor_bytes(&self) -> Option<u64> {
+        self.max_tensor_bytes
+    }
+
     /// How many device buffers the gallery occupies.
     pub fn block_count(&self) -> usize {
         self.blocks.len()
