@@ -65,7 +65,7 @@ pub fn wait_for<const D: usize>(tensor: &Tensor<D>) -> Result<(), ModelError> {
 }
 
 /// An error when a tensor of `bytes` would not fit in one buffer of the device.
-pub fn check_fits(what: &str, bytes: u64, limit_bytes: Option<u64>) -> Result<(), ModelError> {
+fn check_fits(what: &str, bytes: u64, limit_bytes: Option<u64>) -> Result<(), ModelError> {
     match limit_bytes {
         Some(limit) if bytes > limit => Err(ModelError::DeviceLimit {
             what: what.to_string(),

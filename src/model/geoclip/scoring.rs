@@ -6,7 +6,6 @@
 //! each fit one buffer; each block's logits are read back and the softmax is taken on the
 //! host over the whole row, so the answer is exactly that of one pass.
 
-use burn::tensor::activation::softmax;
 use burn::tensor::{Device, Tensor, TensorData};
 
 use crate::model::ModelError;
@@ -16,20 +15,6 @@ use crate::model::device_io::{read_floats, rows_per_buffer};
 pub fn l2_normalize(x: Tensor<2>) -> Tensor<2> {
     let norm = x.clone().powi_scalar(2).sum_dim(1).sqrt().clamp_min(1e-12);
     x / norm
-}
-
-/// Probabilities `[n_images, n_gallery]` of each gallery location for each image embedding.
-/// `gallery_unit_t` is the L2-normalised gallery laid out `[dim, n_gallery]` (computed once and
-/// cached).
-pub fn gallery_probabilities(
-    image_embeddings: Tensor<2>,
-    gallery_unit_t: Tensor<2>,
-    logit_scale: f32,
-) -> Tensor<2> {
-    let logits = l2_normalize(image_embeddings)
-        .matmul(gallery_unit_t)
-        .mul_scalar(f64::from(logit_scale).exp());
-    softmax(logits, 1)
 }
 
 /// The unit-length gallery embeddings on the device, `[dim, n]` split into column blocks that
@@ -183,6 +168,20 @@ mod tests {
     use super::*;
     use crate::model::backend::cpu_device;
     use burn::tensor::TensorData;
+    use burn::tensor::activation::softmax;
+
+    /// The single-pass reference: probabilities `[n_images, n_gallery]` with burn's own
+    /// softmax over the whole `[dim, n_gallery]` gallery in one tensor.
+    fn gallery_probabilities(
+        image_embeddings: Tensor<2>,
+        gallery_unit_t: Tensor<2>,
+        logit_scale: f32,
+    ) -> Tensor<2> {
+        let logits = l2_normalize(image_embeddings)
+            .matmul(gallery_unit_t)
+            .mul_scalar(f64::from(logit_scale).exp());
+        softmax(logits, 1)
+    }
 
     #[test]
     fn top_k_picks_the_largest_in_order() {
