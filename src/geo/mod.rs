@@ -4,6 +4,7 @@
 pub mod cell_polygon;
 pub mod distance;
 pub mod geocells;
+pub mod latlon;
 pub mod mercator;
 pub mod partition;
 pub mod place_names;

@@ -8,12 +8,7 @@ use s2::latlng::LatLng;
 
 use super::GeoError;
 
-/// A photo location in degrees.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct LatLonDeg {
-    pub lat_deg: f64,
-    pub lon_deg: f64,
-}
+pub use super::latlon::LatLonDeg;
 
 /// Thresholds of the adaptive partition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,7 +6,7 @@ use std::path::Path;
 use exif::{In, Tag, Value};
 use serde::Serialize;
 
-use crate::geo::partition::LatLonDeg;
+use crate::geo::latlon::LatLonDeg;
 
 /// What a photo's EXIF block says, as far as geolens uses it. Every field is optional: most
 /// photos lack some, many lack all.
