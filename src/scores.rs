@@ -26,6 +26,45 @@ pub struct CellScore {
     pub probability: f64,
 }
 
+/// A probability as people read percentages: "56 %", "5.6 %", "0.06 %", and "< 0.01 %" for
+/// anything smaller but not zero (never "6.4e-4%").
+pub fn percent(probability: f64) -> String {
+    let pct = probability * 100.0;
+    if !pct.is_finite() {
+        return "-".into();
+    }
+    if pct <= 0.0 {
+        "0 %".into()
+    } else if pct < 0.01 {
+        "< 0.01 %".into()
+    } else if pct < 1.0 {
+        format!("{pct:.2} %")
+    } else if pct < 10.0 {
+        format!("{pct:.1} %")
+    } else {
+        format!("{pct:.0} %")
+    }
+}
+
+/// An area as people read it: "870 km²", "12,300 km²", "2.1 million km²".
+pub fn area_text(area_km2: f64) -> String {
+    let rounded = if area_km2 >= 1e4 {
+        (area_km2 / 100.0).round() * 100.0
+    } else {
+        area_km2.round()
+    };
+    if !rounded.is_finite() {
+        "-".into()
+    } else if rounded >= 1e6 {
+        format!("{:.1} million km²", rounded / 1e6)
+    } else if rounded >= 1e3 {
+        let n = rounded as u64;
+        format!("{},{:03} km²", n / 1000, n % 1000)
+    } else {
+        format!("{rounded:.0} km²")
+    }
+}
+
 /// The photo-density prior: each shipped geocell's share of the gallery photos it was built from.
 pub fn photo_density_prior(cells: &GeoCells) -> Vec<CellScore> {
     let total = cells.total_photos().max(1) as f64;
@@ -123,6 +162,21 @@ pub fn read_cell_scores_csv(mut reader: impl Read) -> Result<Vec<CellScore>, Sco
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn percentages_read_plainly() {
+        assert_eq!(percent(0.564), "56 %");
+        assert_eq!(percent(0.056), "5.6 %");
+        assert_eq!(percent(0.0006), "0.06 %");
+        assert_eq!(percent(0.0000064), "< 0.01 %");
+        assert_eq!(percent(0.0), "0 %");
+        assert_eq!(percent(1.0), "100 %");
+        assert_eq!(percent(f64::NAN), "-");
+        assert_eq!(area_text(870.4), "870 km²");
+        assert_eq!(area_text(12_345.0), "12,300 km²");
+        assert_eq!(area_text(999_990.0), "1.0 million km²");
+        assert_eq!(area_text(2_140_000.0), "2.1 million km²");
+    }
     use crate::geo::geocells::Granularity;
 
     #[test]

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 use geolens::aerial::{TileId, TowerKind};
 use geolens::app::state::Mode;
 use geolens::app::{GeolensApp, LaunchOptions};
@@ -78,6 +78,38 @@ fn drop_file(h: &mut Harness<'static, GeolensApp>, path: PathBuf) {
         .dropped_files
         .push(Arc::new(DroppedPath(path)));
     h.step();
+}
+
+/// Where `(lat, lon)` lies on the map as last drawn, in points from the map's centre (Web
+/// Mercator computed here, independently of the app); `None` before a map was drawn.
+fn offset_from_map_centre(app: &GeolensApp, lat: f64, lon: f64) -> Option<(f64, f64)> {
+    let memory = &app.state().map_memory;
+    let centre = memory.detached()?;
+    let world = |lat: f64, lon: f64| {
+        let s = lat.to_radians().sin();
+        (
+            (lon + 180.0) / 360.0,
+            0.5 - ((1.0 + s) / (1.0 - s)).ln() / (4.0 * std::f64::consts::PI),
+        )
+    };
+    let (cx, cy) = world(centre.y(), centre.x());
+    let (x, y) = world(lat, lon);
+    let scale = 256.0 * 2f64.powf(memory.zoom());
+    Some(((x - cx) * scale, (y - cy) * scale))
+}
+
+/// Asserts that each named point is inside the map as last drawn.
+fn assert_in_view(app: &GeolensApp, points: &[(&str, f64, f64)]) {
+    let rect = app.map_rect().expect("the map was drawn");
+    for &(what, lat, lon) in points {
+        let (dx, dy) =
+            offset_from_map_centre(app, lat, lon).expect("the view was moved to the answer");
+        assert!(
+            dx.abs() <= f64::from(rect.width()) / 2.0 && dy.abs() <= f64::from(rect.height()) / 2.0,
+            "{what} at ({dx:.0}, {dy:.0}) px from the centre, outside a {rect:?} map at zoom {}",
+            app.state().map_memory.zoom()
+        );
+    }
 }
 
 #[test]
@@ -193,6 +225,20 @@ fn a_whole_game_is_played_with_clicks_and_keys_and_lands_in_the_history() {
             .unwrap_or_else(|| panic!("round {round} revealed"));
         let player = result.player.expect("the player guessed");
         let model = result.model.expect("the model guessed");
+        // The reveal frames the truth and both guesses.
+        h.step();
+        assert_in_view(
+            h.state(),
+            &[
+                (
+                    "truth",
+                    result.card.truth.lat_deg,
+                    result.card.truth.lon_deg,
+                ),
+                ("player", player.at.lat_deg, player.at.lon_deg),
+                ("model", model.at.lat_deg, model.at.lon_deg),
+            ],
+        );
         assert!(player.points > 0.0 && player.points <= 5000.0);
         h.get_by_label_contains(&format!("{:.0} km", player.dist_km));
         h.get_by_label_contains(&format!("{:.0} km", model.dist_km));
@@ -431,6 +477,22 @@ fn the_map_zooms_like_a_map_app_and_never_shows_less_than_the_world() {
     }
     h.step();
     assert!(zoom(&h) > 1.0, "zoomed out to {}", zoom(&h));
+
+    // Panned to the date line and the Arctic, the view stops at the world's edges (no wrap,
+    // no black beyond them).
+    h.state_mut()
+        .state_mut()
+        .map_memory
+        .center_at(walkers::lat_lon(84.0, 179.0));
+    h.step();
+    h.step();
+    let app = h.state();
+    let rect = app.map_rect().expect("drawn");
+    let (dx, dy) = offset_from_map_centre(app, 85.0511, 180.0).expect("moved");
+    assert!(
+        dx >= f64::from(rect.width()) / 2.0 - 1.0 && -dy >= f64::from(rect.height()) / 2.0 - 1.0,
+        "the world's corner at ({dx:.0}, {dy:.0}) lies inside a {rect:?} map"
+    );
 }
 
 #[test]
@@ -456,33 +518,61 @@ fn a_result_is_framed_with_its_guess_and_exif_position_in_view() {
         h.step();
     }
     let app = h.state();
-    let rect = app.map_rect().expect("the map was drawn");
-    let memory = &app.state().map_memory;
-    let centre = memory.detached().expect("the view was moved to the answer");
-    let zoom = memory.zoom();
     let photo = app.photos().selected().expect("selected");
     let guess = photo.best_guess.expect("a guess");
     let truth = photo.facts.gps.expect("EXIF GPS");
-    // Web Mercator, independently of the app: points from the centre at this zoom.
-    let world = |lat: f64, lon: f64| {
-        let s = lat.to_radians().sin();
-        (
-            (lon + 180.0) / 360.0,
-            0.5 - ((1.0 + s) / (1.0 - s)).ln() / (4.0 * std::f64::consts::PI),
-        )
-    };
-    let (cx, cy) = world(centre.y(), centre.x());
-    let scale = 256.0 * 2f64.powf(zoom);
-    for (what, lat, lon) in [
-        ("best guess", guess.lat_deg, guess.lon_deg),
-        ("EXIF position", truth.lat_deg, truth.lon_deg),
-    ] {
-        let (x, y) = world(lat, lon);
-        let dx = ((x - cx + 0.5).rem_euclid(1.0) - 0.5) * scale;
-        let dy = (y - cy) * scale;
-        assert!(
-            dx.abs() <= f64::from(rect.width()) / 2.0 && dy.abs() <= f64::from(rect.height()) / 2.0,
-            "{what} at ({dx:.0}, {dy:.0}) px from the centre, outside a {rect:?} map at zoom {zoom}"
-        );
+    assert_in_view(
+        app,
+        &[
+            ("best guess", guess.lat_deg, guess.lon_deg),
+            ("EXIF position", truth.lat_deg, truth.lon_deg),
+        ],
+    );
+    let answer_zoom = app.state().map_memory.zoom();
+
+    // A place picked in the list: its row is selected, the map closes in on its cell.
+    let second = photo
+        .prediction
+        .as_ref()
+        .map(|p| p.top_places(app.state().granularity, 2).remove(1))
+        .expect("a second place");
+    h.get_by_label_contains("Place 2: ").click();
+    for _ in 0..3 {
+        h.step();
     }
+    let app = h.state();
+    assert_in_view(
+        app,
+        &[(
+            "the second place",
+            second.center.lat_deg,
+            second.center.lon_deg,
+        )],
+    );
+    let place_zoom = app.state().map_memory.zoom();
+    assert!(
+        place_zoom > answer_zoom,
+        "a cell is framed closer than the answer: {answer_zoom} -> {place_zoom}"
+    );
+    assert_eq!(
+        h.get_by_label_contains("Place 2: ")
+            .accesskit_node()
+            .toggled(),
+        Some(egui::accesskit::Toggled::True),
+        "the picked row shows as selected"
+    );
+    // Fit brings the whole answer back.
+    h.get_by_label("Fit").click();
+    for _ in 0..3 {
+        h.step();
+    }
+    let fit_zoom = h.state().state().map_memory.zoom();
+    assert!(
+        (fit_zoom - answer_zoom).abs() < 1e-9,
+        "{answer_zoom} -> {place_zoom} -> {fit_zoom}"
+    );
+    assert_in_view(
+        h.state(),
+        &[("EXIF position", truth.lat_deg, truth.lon_deg)],
+    );
 }

@@ -503,7 +503,8 @@ mod tests {
 
     #[test]
     fn pairs_are_read_by_column_name() {
-        let dir = std::env::temp_dir().join(format!("geolens-pairs-{}", std::process::id()));
+        // Its own folder: the batch test beside it removes its own when done.
+        let dir = std::env::temp_dir().join(format!("geolens-pairs-csv-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("mkdir");
         let csv = dir.join("pairs.csv");
         std::fs::write(&csv, "same,aerial,ground\n1,a.png,g.jpg\nno,b.png,g.jpg\n").expect("w");

@@ -4,13 +4,14 @@
 use egui::{Color32, RichText, Sense, Ui};
 
 use super::GeolensApp;
-use super::panels::texture_of;
+use super::panels::{self, texture_of};
 use super::photos::PhotoStatus;
 use crate::geo::distance::haversine_km;
 use crate::map::colormap::ColorMap;
-use crate::map::heatmap::HeatScale;
+use crate::map::heatmap::{HeatScale, SHOWN_MASS_CHOICES};
 use crate::model::fetch::{FetchOptions, FetchProgress};
 use crate::predict::LoadStage;
+use crate::predict::PlaceGuess;
 use crate::worker::{ModelState, Request};
 
 impl GeolensApp {
@@ -362,45 +363,7 @@ impl GeolensApp {
         let mut fly_to = None;
         ui.heading("Most likely places");
         match &places {
-            Some(places) => {
-                for place in places {
-                    // Neighbouring cells can share a name: tell them apart by position.
-                    let shared_name = places
-                        .iter()
-                        .filter(|p| p.place_name == place.place_name)
-                        .count()
-                        > 1;
-                    let name = if shared_name {
-                        format!(
-                            "{} ({:.2}, {:.2})",
-                            place.place_name, place.center.lat_deg, place.center.lon_deg
-                        )
-                    } else {
-                        place.place_name.clone()
-                    };
-                    let row = ui.horizontal(|ui| {
-                        ui.add(
-                            egui::ProgressBar::new(place.probability as f32)
-                                .desired_width(80.0)
-                                .text(format!("{:.1}%", place.probability * 100.0)),
-                        );
-                        ui.add(egui::Label::new(name).truncate().sense(Sense::click()))
-                    });
-                    if row.inner.on_hover_text("Click to fly there").clicked() {
-                        fly_to =
-                            Some((place.center.lat_deg, place.center.lon_deg, place.cell_level));
-                    }
-                }
-                if let Some(g) = self.photos.selected().and_then(|p| p.best_guess) {
-                    ui.label(
-                        RichText::new(format!(
-                            "Best point guess: {:.4}, {:.4}",
-                            g.lat_deg, g.lon_deg
-                        ))
-                        .small(),
-                    );
-                }
-            }
+            Some(places) => self.top_places_ui(ui, places),
             None => {
                 let model_missing = matches!(
                     self.model.state,
@@ -433,12 +396,88 @@ impl GeolensApp {
             }
         });
         ui.add(egui::Slider::new(&mut style.opacity, 0.0..=1.0).text("opacity"));
+        if places.is_some() {
+            // Wrapped, so that the row never widens the panel (and narrows the map) by itself.
+            ui.horizontal_wrapped(|ui| {
+                ui.label("Paint:").on_hover_text(
+                    "Only the most likely cells that together hold this share of the \
+                     probability; the rest of the world stays clear.",
+                );
+                for mass in SHOWN_MASS_CHOICES {
+                    let label = if mass >= 1.0 {
+                        "all".to_string()
+                    } else {
+                        crate::scores::percent(f64::from(mass))
+                    };
+                    ui.radio_value(&mut style.shown_mass, mass, label);
+                }
+            });
+            ui.checkbox(&mut style.per_area, "per area").on_hover_text(
+                "Colour by probability per 1000 km², so a vast ocean cell does not look as \
+                 likely as a city cell holding the same share.",
+            );
+        }
         if places.is_none() {
             ui.separator();
             self.top_cells_ui(ui, &mut fly_to);
         }
         if let Some((lat, lon, level)) = fly_to {
             self.fly_to(lat, lon, level);
+        }
+    }
+
+    /// The photo's top places as rows: click one to frame its cell and drop a pin on it.
+    fn top_places_ui(&mut self, ui: &mut Ui, places: &[PlaceGuess]) {
+        let Some(photo_id) = self.photos.selected_id() else {
+            return;
+        };
+        let top = places
+            .first()
+            .map_or(1.0, |p| p.probability)
+            .max(f64::MIN_POSITIVE);
+        for (rank, place) in places.iter().enumerate() {
+            // Neighbouring cells can share a name: tell them apart by position.
+            let shared_name = places
+                .iter()
+                .filter(|p| p.place_name == place.place_name)
+                .count()
+                > 1;
+            let name = if shared_name {
+                format!(
+                    "{} ({:.2}, {:.2})",
+                    place.place_name, place.center.lat_deg, place.center.lon_deg
+                )
+            } else {
+                place.place_name.clone()
+            };
+            let selected = self.selected_place == Some((photo_id, rank));
+            let row = panels::ranked_row_ui(
+                ui,
+                (
+                    &format!("#{} {name}", rank + 1),
+                    &format!("Place {}: {name}", rank + 1),
+                ),
+                &crate::scores::percent(place.probability),
+                place.probability / top,
+                selected,
+            );
+            if row
+                .on_hover_text("Show this place on the map, with a pin")
+                .clicked()
+            {
+                self.selected_place = (!selected).then_some((photo_id, rank));
+                self.fitted = None;
+            }
+        }
+        if let Some(g) = self.photos.selected().and_then(|p| p.best_guess) {
+            ui.label(
+                RichText::new(format!(
+                    "Best point guess (red pin): {:.4}, {:.4}",
+                    g.lat_deg, g.lon_deg
+                ))
+                .small(),
+            )
+            .on_hover_text(super::BEST_GUESS_HINT);
         }
     }
 
@@ -455,15 +494,14 @@ impl GeolensApp {
                 .place_name
                 .clone()
                 .unwrap_or_else(|| cell.cell.to_token());
-            let row = ui.horizontal(|ui| {
-                ui.add(
-                    egui::ProgressBar::new((cell.value / max) as f32)
-                        .desired_width(70.0)
-                        .text(quantity.format(cell.value)),
-                );
-                ui.add(egui::Label::new(name).truncate().sense(Sense::click()))
-            });
-            if row.inner.on_hover_text("Click to fly there").clicked() {
+            let row = panels::ranked_row_ui(
+                ui,
+                (&name, &format!("Cell {name}")),
+                &quantity.format(cell.value),
+                cell.value / max,
+                false,
+            );
+            if row.on_hover_text("Click to fly there").clicked() {
                 let centre = s2::latlng::LatLng::from(cell.cell);
                 *fly_to = Some((centre.lat.deg(), centre.lng.deg(), cell.cell.level()));
             }

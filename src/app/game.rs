@@ -335,6 +335,7 @@ impl GameView {
                 at: *g,
                 label: "your guess".into(),
                 color: PLAYER,
+                hint: String::new(),
             }),
             Phase::Revealed => {
                 if let Some(r) = game.revealed() {
@@ -347,6 +348,7 @@ impl GameView {
                                 at: g.at,
                                 label: format!("{label}: {:.0} km", g.dist_km),
                                 color,
+                                hint: String::new(),
                             });
                             lines.push(GreatCircle {
                                 from: truth,
@@ -359,6 +361,7 @@ impl GameView {
                         at: truth,
                         label: "here".into(),
                         color: TRUTH,
+                        hint: "Where the photo was taken".into(),
                     });
                 }
             }

@@ -8,6 +8,7 @@ pub mod game;
 mod panels;
 pub mod photos;
 pub mod state;
+mod view;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -18,6 +19,7 @@ use thiserror::Error;
 use walkers::{HttpTiles, Map, lat_lon};
 
 use crate::geo::geocells::{GeoCells, Granularity};
+use crate::geo::latlon::LatLonDeg;
 use crate::map::basemap::{OfflineBasemap, embedded_pack};
 use crate::map::heatmap::{HeatQuantity, Heatmap, HeatmapPlugin, HoveredCell};
 use crate::map::markers::{GreatCircle, MarkersPlugin, Pin};
@@ -151,10 +153,18 @@ pub struct GeolensApp {
     aerial: Option<aerial::AerialView>,
     /// Matching runs asked for so far (each run's id).
     aerial_requests: u64,
-    /// The photo whose answer the map was last fitted to, and the map's last size.
-    fitted_photo: Option<PhotoId>,
+    /// What the map was last fitted to, and the map's last size.
+    fitted: Option<view::Fitted>,
     map_rect: Option<egui::Rect>,
+    /// A top place the user picked in the results panel (photo, rank from 0).
+    selected_place: Option<(PhotoId, usize)>,
 }
+
+/// What the best-guess pin means, and why it can sit outside the #1 place.
+pub const BEST_GUESS_HINT: &str = "The model's best guess: the single most likely of GeoCLIP's \
+     100,000 gallery positions. The places list ranks cells by the probability of all the \
+     positions inside each, so the #1 place can lie elsewhere when many likely positions \
+     share a cell.";
 
 /// `--bench-frames`: moves the map every frame and times the frames.
 struct FrameBench {
@@ -298,8 +308,9 @@ impl GeolensApp {
             }),
             aerial: None,
             aerial_requests: 0,
-            fitted_photo: None,
+            fitted: None,
             map_rect: None,
+            selected_place: None,
         };
         if !options.photos.is_empty() {
             app.open_photos(options.photos.into_iter().map(PhotoSource::File).collect());
@@ -609,23 +620,42 @@ impl GeolensApp {
         }
     }
 
-    /// Pins and lines for the photo on screen: its EXIF position, the model's best guess, and
-    /// the great circle between them.
+    /// Pins and lines for the photo on screen: its EXIF position, the model's best guess, the
+    /// great circle between them, and the place picked in the results panel.
     fn explore_markers(&self) -> (Vec<Pin>, Vec<GreatCircle>) {
         let mut pins = Vec::new();
         let mut lines = Vec::new();
         let Some(photo) = self.photos.selected() else {
             return (pins, lines);
         };
-        let guess = photo.best_guess;
+        if let Some((id, rank)) = self.selected_place
+            && id == photo.id
+            && let Some(place) = self
+                .photos
+                .selected_places(self.state.granularity)
+                .and_then(|places| places.get(rank))
+        {
+            pins.push(Pin {
+                at: place.center,
+                label: format!("#{} {}", rank + 1, place.place_name),
+                color: egui::Color32::from_rgb(60, 120, 230),
+                hint: format!(
+                    "{} of the probability lies in this cell; the pin marks the mean position \
+                     of the gallery photos in it.",
+                    crate::scores::percent(place.probability)
+                ),
+            });
+        }
+        let guess = photo.best_guess.map(|g| LatLonDeg {
+            lat_deg: g.lat_deg,
+            lon_deg: g.lon_deg,
+        });
         if let Some(g) = guess {
             pins.push(Pin {
-                at: crate::geo::partition::LatLonDeg {
-                    lat_deg: g.lat_deg,
-                    lon_deg: g.lon_deg,
-                },
+                at: g,
                 label: "model's guess".into(),
                 color: egui::Color32::from_rgb(230, 60, 60),
+                hint: BEST_GUESS_HINT.into(),
             });
         }
         if self.state.show_truth
@@ -635,14 +665,12 @@ impl GeolensApp {
                 at: truth,
                 label: "EXIF position".into(),
                 color: egui::Color32::from_rgb(40, 170, 80),
+                hint: "Where the photo's own GPS says it was taken".into(),
             });
             if let Some(g) = guess {
                 lines.push(GreatCircle {
                     from: truth,
-                    to: crate::geo::partition::LatLonDeg {
-                        lat_deg: g.lat_deg,
-                        lon_deg: g.lon_deg,
-                    },
+                    to: g,
                     color: egui::Color32::from_rgb(255, 200, 40),
                 });
             }
@@ -665,9 +693,10 @@ impl GeolensApp {
             _ => Vec::new(),
         };
         let mut clicked = None;
+        let mut hovered_hint = None;
         let fallback_center = lat_lon(25.0, 10.0);
         self.zoom_keys_ui(&ctx);
-        self.fit_new_answer();
+        self.fit_answer();
         // As map apps do: the wheel zooms around the pointer (walkers' default pans and wants
         // Ctrl), double-click zooms in, right double-click out.
         let mut map = Map::new(
@@ -697,6 +726,7 @@ impl GeolensApp {
             lines: &lines,
             outlines: &outlines,
             clicked: (self.state.mode == Mode::Game).then_some(&mut clicked),
+            hovered_hint: &mut hovered_hint,
         });
         let response = ui.add(map);
         let map_rect = response.rect;
@@ -706,7 +736,12 @@ impl GeolensApp {
         if let Some(at) = clicked {
             self.game.map_clicked(at);
         }
-        if let Some(hovered) = self.hovered.clone() {
+        if let Some(hint) = hovered_hint {
+            response.on_hover_ui_at_pointer(|ui| {
+                ui.set_max_width(320.0);
+                ui.label(hint);
+            });
+        } else if let Some(hovered) = self.hovered.clone() {
             response.on_hover_ui_at_pointer(|ui| panels::hovered_cell_ui(ui, &hovered));
         }
         if self.state.show_heatmap
@@ -735,106 +770,6 @@ impl GeolensApp {
                 ctx.request_repaint_after(std::time::Duration::from_millis(50));
             }
         }
-    }
-
-    /// Flies the map to a place at a zoom that shows a cell of `cell_level`.
-    fn fly_to(&mut self, lat_deg: f64, lon_deg: f64, cell_level: u64) {
-        self.state.map_memory.center_at(lat_lon(lat_deg, lon_deg));
-        let _ = self
-            .state
-            .map_memory
-            .set_zoom((cell_level as f64 + 1.5).clamp(2.0, 16.0));
-    }
-
-    /// The map's place on screen, as last drawn.
-    pub fn map_rect(&self) -> Option<egui::Rect> {
-        self.map_rect
-    }
-
-    /// When the photo on screen has an answer the map has not been fitted to yet (a new result,
-    /// or another photo selected), frames what matters: the best guess, the top three places
-    /// and the EXIF position, with room around them.
-    fn fit_new_answer(&mut self) {
-        let (Some(rect), Some(photo)) = (self.map_rect, self.photos.selected()) else {
-            return;
-        };
-        if self.fitted_photo == Some(photo.id) || photo.prediction.is_none() {
-            return;
-        }
-        let mut points: Vec<(f64, f64)> = photo
-            .top_places
-            .iter()
-            .filter(|(g, _)| *g == self.state.granularity)
-            .flat_map(|(_, places)| places.iter().take(3))
-            .map(|p| (p.center.lat_deg, p.center.lon_deg))
-            .collect();
-        points.extend(photo.best_guess.map(|g| (g.lat_deg, g.lon_deg)));
-        if self.state.show_truth {
-            points.extend(photo.facts.gps.map(|t| (t.lat_deg, t.lon_deg)));
-        }
-        let id = photo.id;
-        let view = (f64::from(rect.width()), f64::from(rect.height()));
-        if let Some(((lat, lon), zoom)) = crate::geo::mercator::fit_view(&points, view, 48.0, 8.0) {
-            self.state.map_memory.center_at(lat_lon(lat, lon));
-            let _ = self.state.map_memory.set_zoom(zoom);
-            self.keep_world_filling_view(rect);
-        }
-        self.fitted_photo = Some(id);
-    }
-
-    /// `+` / `=` and `-` zoom the map by one level when no text field has the keyboard.
-    fn zoom_keys_ui(&mut self, ctx: &egui::Context) {
-        if ctx.memory(|m| m.focused().is_some()) {
-            return;
-        }
-        let (zoom_in, zoom_out) = ctx.input(|i| {
-            (
-                i.key_pressed(egui::Key::Plus) || i.key_pressed(egui::Key::Equals),
-                i.key_pressed(egui::Key::Minus),
-            )
-        });
-        if zoom_in {
-            let _ = self.state.map_memory.zoom_in();
-        }
-        if zoom_out {
-            let _ = self.state.map_memory.zoom_out();
-        }
-    }
-
-    /// The smallest zoom at which the world (256 points wide at zoom 0) fills the map's width:
-    /// zooming further out would only show the world as a small square in black.
-    fn keep_world_filling_view(&mut self, map_rect: egui::Rect) {
-        let min_zoom = (f64::from(map_rect.width()) / 256.0).log2().max(0.0);
-        if self.state.map_memory.zoom() < min_zoom {
-            let _ = self.state.map_memory.set_zoom(min_zoom);
-        }
-    }
-
-    /// Zoom buttons in the map's top-right corner.
-    fn zoom_buttons_ui(&mut self, ctx: &egui::Context, map_rect: egui::Rect) {
-        egui::Area::new(egui::Id::unique("zoom_buttons"))
-            .fixed_pos(map_rect.right_top() + egui::vec2(-44.0, 10.0))
-            .show(ctx, |ui| {
-                egui::Frame::popup(ui.style()).show(ui, |ui| {
-                    ui.vertical_centered(|ui| {
-                        if ui.button("+").on_hover_text("Zoom in (+)").clicked() {
-                            let _ = self.state.map_memory.zoom_in();
-                        }
-                        if ui.button("−").on_hover_text("Zoom out (-)").clicked() {
-                            let _ = self.state.map_memory.zoom_out();
-                        }
-                        if ui
-                            .button("Fit")
-                            .on_hover_text(
-                                "Fit the answer in view: guess, top places, EXIF position",
-                            )
-                            .clicked()
-                        {
-                            self.fitted_photo = None;
-                        }
-                    });
-                });
-            });
     }
 
     /// Where game history is kept (`None`: nowhere, as with `--ephemeral`).

@@ -6,7 +6,7 @@ use walkers::sources::Attribution;
 use super::state::{Mode, ThemeChoice};
 use super::{DialogPurpose, GeolensApp};
 use crate::geo::geocells::Granularity;
-use crate::map::heatmap::{HeatScale, Heatmap, HeatmapStyle, HoveredCell};
+use crate::map::heatmap::{HeatQuantity, HeatScale, Heatmap, HeatmapStyle, HoveredCell};
 use crate::map::online::OnlineLayer;
 use crate::model::backend::BackendChoice;
 
@@ -109,6 +109,7 @@ pub fn hovered_cell_ui(ui: &mut Ui, cell: &HoveredCell) {
         cell.quantity.label(),
         cell.quantity.format(cell.value)
     ));
+    ui.label(format!("area {}", crate::scores::area_text(cell.area_km2)));
     ui.label(
         RichText::new(format!("S2 cell {}", cell.token))
             .small()
@@ -134,7 +135,7 @@ pub fn legend_ui(
                     HeatScale::Linear => "linear",
                 };
                 ui.label(
-                    RichText::new(format!("{}, {scale} scale", heatmap.quantity().label())).small(),
+                    RichText::new(format!("{}, {scale} scale", heatmap.shown_label(style))).small(),
                 );
                 let (rect, _) = ui.allocate_exact_size(vec2(200.0, 12.0), Sense::hover());
                 let steps = 64;
@@ -153,7 +154,7 @@ pub fn legend_ui(
                 ui.painter().add(mesh);
                 ui.horizontal(|ui| {
                     ui.spacing_mut().item_spacing.x = 0.0;
-                    let max = heatmap.max_value();
+                    let max = heatmap.shown_max(style);
                     let q = heatmap.quantity();
                     let labels = [0.0f32, 0.5, 1.0]
                         .map(|t| q.format(style.value_at(t, max, heatmap.log_decades())));
@@ -163,6 +164,18 @@ pub fn legend_ui(
                     ui.add_space(40.0);
                     ui.label(RichText::new(&labels[2]).small());
                 });
+                if heatmap.quantity() == HeatQuantity::Probability && style.shown_mass < 1.0 {
+                    let mass = f64::from(style.shown_mass);
+                    ui.label(
+                        RichText::new(format!(
+                            "painted: the {} most likely ({} cells)",
+                            crate::scores::percent(mass),
+                            heatmap.credible_cells(mass)
+                        ))
+                        .small()
+                        .weak(),
+                    );
+                }
             });
         });
 }
@@ -186,4 +199,70 @@ pub fn attribution_ui(
                     }
                 });
         });
+}
+
+/// One row of a ranked list (top places, top cells): the whole row is the click target, with
+/// hover and selected states, a bar scaled to the list's first entry, the value and the name.
+/// `spoken` is the row as assistive technology (and the app's tests) read it.
+pub fn ranked_row_ui(
+    ui: &mut Ui,
+    (name, spoken): (&str, &str),
+    value_text: &str,
+    share_of_top: f64,
+    selected: bool,
+) -> egui::Response {
+    let height = ui.spacing().interact_size.y + 4.0;
+    let (rect, response) =
+        ui.allocate_exact_size(vec2(ui.available_width(), height), Sense::click());
+    let label = format!("{spoken}, {value_text}");
+    response.widget_info(|| egui::WidgetInfo::selected(egui::Role::Button, true, selected, &label));
+    if !ui.is_rect_visible(rect) {
+        return response;
+    }
+    let visuals = ui.visuals();
+    let background = if selected {
+        Some(visuals.selection.bg_fill)
+    } else if response.hovered() {
+        Some(visuals.widgets.hovered.weak_bg_fill)
+    } else {
+        None
+    };
+    let painter = ui.painter();
+    if let Some(fill) = background {
+        painter.rect_filled(rect, 3.0, fill);
+    }
+    let bar_width = 72.0f32.min(rect.width() / 3.0);
+    let bar = egui::Rect::from_min_size(
+        rect.left_center() + vec2(4.0, -5.0),
+        vec2(bar_width * share_of_top.clamp(0.0, 1.0) as f32, 10.0),
+    );
+    painter.rect_filled(bar, 2.0, visuals.selection.stroke.color.gamma_multiply(0.7));
+    let text_color = if selected {
+        visuals.selection.stroke.color
+    } else {
+        visuals.text_color()
+    };
+    let font = egui::TextStyle::Body.resolve(ui.style());
+    let value_left = rect.left() + bar_width + 10.0;
+    painter.text(
+        pos2(value_left, rect.center().y),
+        Align2::LEFT_CENTER,
+        value_text,
+        font.clone(),
+        text_color,
+    );
+    let name_left = value_left + 64.0;
+    let mut job = egui::text::LayoutJob::single_section(
+        name.to_string(),
+        egui::TextFormat::simple(font, text_color),
+    );
+    job.wrap =
+        egui::text::TextWrapping::truncate_at_width((rect.right() - name_left - 4.0).max(8.0));
+    let galley = ui.fonts_mut(|f| f.layout_job(job));
+    painter.galley(
+        pos2(name_left, rect.center().y - galley.size().y / 2.0),
+        galley,
+        text_color,
+    );
+    response
 }

@@ -96,7 +96,7 @@ impl PhotoReport {
 }
 
 fn pct(p: f64) -> String {
-    format!("{:.1}%", p * 100.0)
+    crate::scores::percent(p)
 }
 
 /// The human-readable block for one photo.

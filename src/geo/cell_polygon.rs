@@ -32,6 +32,19 @@ pub fn cell_world_rings(cell: CellID) -> Vec<Vec<WorldPoint>> {
         .collect()
 }
 
+/// The corners of the cell named by an S2 `token`, as (lat_deg, lon_deg); `None` for a token
+/// that names no valid cell.
+pub fn cell_corners_deg(token: &str) -> Option<[(f64, f64); 4]> {
+    let cell = CellID::from_token(token);
+    if !cell.is_valid() {
+        return None;
+    }
+    Some(Cell::from(cell).vertices().map(|v| {
+        let ll = LatLng::from(v);
+        (ll.lat.deg(), ll.lng.deg())
+    }))
+}
+
 /// The cell's boundary, densified along its great-circle edges, as (lon_deg, lat_deg) with
 /// longitudes unwrapped so that consecutive points never jump by more than 180 degrees.
 fn densified_unwrapped_ring(cell: CellID) -> LonLatRing {
@@ -282,6 +295,18 @@ impl CellMesh {
 mod tests {
     use super::*;
     use crate::geo::mercator::lat_lon_from_world;
+
+    #[test]
+    fn a_token_gives_the_corners_around_its_cell() {
+        let cell = CellID::from(LatLng::from_degrees(48.8566, 2.3522)).parent(8);
+        let corners = cell_corners_deg(&cell.to_token()).expect("valid token");
+        let (lat_lo, lat_hi) = corners.iter().fold((90.0f64, -90.0f64), |(lo, hi), c| {
+            (lo.min(c.0), hi.max(c.0))
+        });
+        assert!(lat_lo < 48.8566 && 48.8566 < lat_hi, "{corners:?}");
+        assert!(corners.iter().all(|c| (c.1 - 2.35).abs() < 1.0));
+        assert!(cell_corners_deg("not a token").is_none());
+    }
 
     fn in_square(p: &WorldPoint) -> bool {
         (-1e-9..=1.0 + 1e-9).contains(&p.x) && (-1e-9..=1.0 + 1e-9).contains(&p.y)

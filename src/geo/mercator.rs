@@ -72,8 +72,8 @@ pub fn ancestor_tile(x: u32, y: u32, zoom: u8, stored_zoom: u8) -> (u32, u32, [f
 
 /// The view that shows every point: its centre `(lat_deg, lon_deg)` and zoom, for a map of
 /// `view_w` x `view_h` points (256 a tile at zoom 0) with `padding` points kept free on each
-/// side, at most `max_zoom`. Across the antimeridian the points are framed the short way round.
-/// `None` without points.
+/// side, at most `max_zoom`. The map does not wrap round at the antimeridian, so points on
+/// both sides of it are framed across the world, never past its edge. `None` without points.
 pub fn fit_view(
     points_lat_lon_deg: &[(f64, f64)],
     (view_w, view_h): (f64, f64),
@@ -87,22 +87,15 @@ pub fn fit_view(
     if world.is_empty() {
         return None;
     }
-    // The shortest stretch of the (circular) x axis holding every point: the complement of the
-    // widest gap between neighbours.
-    let mut xs: Vec<f64> = world.iter().map(|p| p.x).collect();
-    xs.sort_by(f64::total_cmp);
-    let (mut start, mut widest_gap) = (xs[0], 1.0 - (xs[xs.len() - 1] - xs[0]));
-    for pair in xs.windows(2) {
-        if pair[1] - pair[0] > widest_gap {
-            (start, widest_gap) = (pair[1], pair[1] - pair[0]);
-        }
-    }
-    let span_x = 1.0 - widest_gap;
+    let (left, right) = world
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(l, r), p| (l.min(p.x), r.max(p.x)));
     let (top, bottom) = world
         .iter()
         .fold((f64::MAX, f64::MIN), |(t, b), p| (t.min(p.y), b.max(p.y)));
+    let span_x = right - left;
     let centre = WorldPoint {
-        x: (start + span_x / 2.0).rem_euclid(1.0),
+        x: (left + right) / 2.0,
         y: (top + bottom) / 2.0,
     };
     let room = |view: f64, span: f64| {
@@ -119,6 +112,35 @@ pub fn fit_view(
     Some((lat_lon_from_world(centre), zoom))
 }
 
+/// The map centre nearest to `(lat_deg, lon_deg)` at which a view of `view_w` x `view_h`
+/// points at `zoom` stays inside the world (the map neither wraps nor shows what lies beyond
+/// its edges); a world smaller than the view along an axis is centred on it.
+pub fn clamp_centre_to_world(
+    (lat_deg, lon_deg): (f64, f64),
+    (view_w, view_h): (f64, f64),
+    zoom: f64,
+) -> (f64, f64) {
+    let world_px = f64::from(TILE_PX) * 2f64.powf(zoom);
+    let clamp_axis = |v: f64, view_px: f64| {
+        let half = view_px / world_px / 2.0;
+        if half >= 0.5 {
+            0.5
+        } else {
+            v.clamp(half, 1.0 - half)
+        }
+    };
+    let p = world_from_lat_lon(lat_deg, lon_deg);
+    let clamped = WorldPoint {
+        x: clamp_axis(p.x, view_w),
+        y: clamp_axis(p.y, view_h),
+    };
+    if clamped == p {
+        (lat_deg, lon_deg)
+    } else {
+        lat_lon_from_world(clamped)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,8 +150,7 @@ mod tests {
         let ((clat, clon), zoom) = view;
         let (c, p) = (world_from_lat_lon(clat, clon), world_from_lat_lon(lat, lon));
         let scale = f64::from(TILE_PX) * 2f64.powf(zoom);
-        let dx = (p.x - c.x + 0.5).rem_euclid(1.0) - 0.5;
-        (dx * scale, (p.y - c.y) * scale)
+        ((p.x - c.x) * scale, (p.y - c.y) * scale)
     }
 
     #[test]
@@ -138,7 +159,7 @@ mod tests {
         for points in [
             vec![(35.01, 135.77), (48.85, 2.35), (-33.87, 151.21)],
             vec![(47.6, -122.3), (47.7, -122.2)],
-            // Across the antimeridian: Fiji and Samoa, framed the short way round.
+            // Across the antimeridian: Fiji and Samoa, framed across the world.
             vec![(-17.7, 178.0), (-13.8, -172.1)],
         ] {
             let fitted = fit_view(&points, view, 40.0, 12.0).expect("points");
@@ -162,16 +183,36 @@ mod tests {
         let fiji_samoa =
             fit_view(&[(-17.7, 178.0), (-13.8, -172.1)], view, 40.0, 12.0).expect("points");
         assert!(
-            fiji_samoa.0.1.abs() > 170.0,
-            "centred near the date line: {fiji_samoa:?}"
+            fiji_samoa.0.1.abs() < 10.0,
+            "a map that does not wrap centres between them: {fiji_samoa:?}"
         );
-        assert!(fiji_samoa.1 > 3.0, "the short way round: {fiji_samoa:?}");
         // One point: as close as allowed.
         assert_eq!(
             fit_view(&[(10.0, 20.0)], view, 40.0, 6.0).expect("one").1,
             6.0
         );
         assert!(fit_view(&[], view, 40.0, 6.0).is_none());
+    }
+
+    #[test]
+    fn a_clamped_centre_keeps_the_view_inside_the_world() {
+        let view = (1000.0, 600.0);
+        // Zoom 3: the world is 2048 points wide; the view may not pass its edges.
+        let (lat, lon) = clamp_centre_to_world((0.0, 179.0), view, 3.0);
+        let c = world_from_lat_lon(lat, lon);
+        let half_w = 1000.0 / 2048.0 / 2.0;
+        assert!((c.x - (1.0 - half_w)).abs() < 1e-9, "{lon}");
+        assert!(lat.abs() < 1e-9);
+        let (lat, _) = clamp_centre_to_world((84.0, 0.0), view, 3.0);
+        let top = world_from_lat_lon(lat, 0.0).y - 600.0 / 2048.0 / 2.0;
+        assert!(top.abs() < 1e-9, "no black above the Arctic: {lat}");
+        // Inside: unchanged; a world smaller than the view: centred on it.
+        assert_eq!(
+            clamp_centre_to_world((35.0, 135.0), view, 6.0),
+            (35.0, 135.0)
+        );
+        let (lat, lon) = clamp_centre_to_world((60.0, 100.0), view, 1.0);
+        assert!(lat.abs() < 1e-9 && lon.abs() < 1e-9, "{lat} {lon}");
     }
 
     #[test]

@@ -12,6 +12,7 @@ use walkers::{MapMemory, Plugin, Projector, lat_lon};
 
 use super::colormap::ColorMap;
 use crate::geo::cell_polygon::{CellMesh, cell_world_rings};
+use crate::geo::distance::EARTH_RADIUS_KM;
 use crate::geo::geocells::{GeoCells, containing_index};
 use crate::geo::mercator::{MAX_MERCATOR_LAT_DEG, WorldPoint, lat_lon_from_world};
 use crate::scores::CellScore;
@@ -31,13 +32,25 @@ pub const MAX_LOG_SCALE_DECADES: f64 = 8.0;
 /// Share of the maximum under which the linear scale leaves a cell unfilled.
 pub const LINEAR_SCALE_FLOOR: f64 = 0.01;
 
+/// The shares of a probability map's mass the app offers to paint: the smallest set of cells
+/// holding that much (a credible set); 1 paints every cell.
+pub const SHOWN_MASS_CHOICES: [f32; 4] = [0.5, 0.9, 0.99, 1.0];
+
 /// The user's choices for drawing a heatmap; persisted with the app state.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct HeatmapStyle {
     pub color_map: ColorMap,
     pub scale: HeatScale,
-    /// Fill opacity in `[0, 1]`.
+    /// Fill opacity in `[0, 1]` (at the zooms where whole countries are in view; it falls as
+    /// the map zooms in, see [`HeatmapStyle::opacity_at_zoom`]).
     pub opacity: f32,
+    /// Share of a probability map's mass painted: cells outside the smallest set that holds it
+    /// are left clear, so the world is not painted over by its least likely corners.
+    pub shown_mass: f32,
+    /// Colour by probability per area instead of per cell, so a vast ocean cell does not shout
+    /// as loud as a city cell with the same mass.
+    pub per_area: bool,
 }
 
 impl Default for HeatmapStyle {
@@ -46,6 +59,8 @@ impl Default for HeatmapStyle {
             color_map: ColorMap::Viridis,
             scale: HeatScale::Log,
             opacity: 0.6,
+            shown_mass: 0.99,
+            per_area: false,
         }
     }
 }
@@ -80,6 +95,13 @@ impl HeatmapStyle {
         }
     }
 
+    /// The fill opacity at a map zoom: as set up to zoom 5 (continents), falling linearly to
+    /// half of it at zoom 10 (cities), so a zoomed-in map is not one solid colour.
+    pub fn opacity_at_zoom(&self, zoom: f64) -> f32 {
+        let fade = 1.0 - 0.5 * ((zoom - 5.0) / 5.0).clamp(0.0, 1.0);
+        self.opacity.clamp(0.0, 1.0) * fade as f32
+    }
+
     pub fn fill(&self, probability: f64, max_value: f64, log_decades: f64) -> Option<Color32> {
         let t = self.bar_position(probability, max_value, log_decades)?;
         let [r, g, b] = self.color_map.rgb(t);
@@ -106,6 +128,12 @@ pub struct Heatmap {
     quantity: HeatQuantity,
     /// Decades the log scale spans, fixed once the cells are (see [`Heatmap::log_decades`]).
     log_decades: f64,
+    /// Each cell's area on the globe, in the cells' order.
+    areas_km2: Vec<f64>,
+    /// The largest value per 1000 km².
+    max_per_1000_km2: f64,
+    /// Finite positive values, largest first, with the running sum of the mass before each.
+    by_mass: Vec<(f64, f64)>,
 }
 
 /// What a heatmap's values measure.
@@ -127,19 +155,10 @@ impl HeatQuantity {
         }
     }
 
-    /// A value as short text ("12.3%", "1.0e-3%", "0.84").
+    /// A value as short text ("12 %", "0.06 %", "< 0.01 %", "0.84").
     pub fn format(self, value: f64) -> String {
         match self {
-            Self::Probability => {
-                let pct = value * 100.0;
-                if pct >= 10.0 {
-                    format!("{pct:.1}%")
-                } else if pct >= 0.1 {
-                    format!("{pct:.2}%")
-                } else {
-                    format!("{pct:.1e}%")
-                }
-            }
+            Self::Probability => crate::scores::percent(value),
             Self::PhotoDensity if value >= 100.0 => format!("{value:.0}"),
             Self::PhotoDensity if value >= 0.1 => format!("{value:.2}"),
             Self::PhotoDensity => format!("{value:.1e}"),
@@ -154,6 +173,7 @@ pub struct HoveredCell {
     pub value: f64,
     pub quantity: HeatQuantity,
     pub place_name: Option<String>,
+    pub area_km2: f64,
 }
 
 impl Heatmap {
@@ -185,12 +205,92 @@ impl Heatmap {
                 }
             }
         };
+        let km2_per_steradian = EARTH_RADIUS_KM * EARTH_RADIUS_KM;
+        let areas_km2: Vec<f64> = cells
+            .iter()
+            .map(|c| s2::cell::Cell::from(c.cell).exact_area() * km2_per_steradian)
+            .collect();
+        let max_per_1000_km2 = cells
+            .iter()
+            .zip(&areas_km2)
+            .map(|(c, a)| c.value / a * 1000.0)
+            .filter(|v| v.is_finite())
+            .fold(0.0, f64::max);
+        let mut values: Vec<f64> = cells
+            .iter()
+            .map(|c| c.value)
+            .filter(|v| v.is_finite() && *v > 0.0)
+            .collect();
+        values.sort_by(|a, b| b.total_cmp(a));
+        let mut before = 0.0;
+        let by_mass = values
+            .into_iter()
+            .map(|v| {
+                let entry = (v, before);
+                before += v;
+                entry
+            })
+            .collect();
         Self {
             cells,
             mesh,
             max_value,
             quantity,
             log_decades,
+            areas_km2,
+            max_per_1000_km2,
+            by_mass,
+        }
+    }
+
+    /// The smallest cell probability inside the smallest set of cells that holds `mass` of the
+    /// map's total: cells below it lie outside that credible set. `0` when every cell counts
+    /// (`mass` of 1 or more, or a map that is not a probability).
+    pub fn credible_floor(&self, mass: f64) -> f64 {
+        let total = self.by_mass.last().map_or(0.0, |(v, before)| v + before);
+        if self.quantity != HeatQuantity::Probability || mass >= 1.0 || total <= 0.0 {
+            return 0.0;
+        }
+        let wanted = mass.max(0.0) * total;
+        // The first cell whose running sum reaches the wanted mass closes the set.
+        let last = self
+            .by_mass
+            .partition_point(|(v, before)| before + v < wanted)
+            .min(self.by_mass.len() - 1);
+        self.by_mass[last].0
+    }
+
+    /// How many cells the credible set of `mass` holds (every painted cell when `mass` >= 1).
+    pub fn credible_cells(&self, mass: f64) -> usize {
+        let floor = self.credible_floor(mass);
+        self.by_mass.iter().filter(|(v, _)| *v >= floor).count()
+    }
+
+    /// The value a cell is coloured by under `style`: its own, or per 1000 km².
+    fn shown_value(&self, index: usize, style: &HeatmapStyle) -> f64 {
+        let value = self.cells[index].value;
+        if style.per_area {
+            value / self.areas_km2[index] * 1000.0
+        } else {
+            value
+        }
+    }
+
+    /// The top of the colour bar under `style`.
+    pub fn shown_max(&self, style: &HeatmapStyle) -> f64 {
+        if style.per_area {
+            self.max_per_1000_km2
+        } else {
+            self.max_value
+        }
+    }
+
+    /// The colour bar's title under `style`.
+    pub fn shown_label(&self, style: &HeatmapStyle) -> String {
+        match (self.quantity, style.per_area) {
+            (HeatQuantity::Probability, true) => "P per 1000 km²".into(),
+            (HeatQuantity::PhotoDensity, true) => "photos / 1000 km² per 1000 km²".into(),
+            (q, false) => q.label().into(),
         }
     }
 
@@ -264,11 +364,15 @@ impl Heatmap {
 
     /// The cell holding a position, if the heatmap has one there.
     pub fn cell_at(&self, lat_deg: f64, lon_deg: f64) -> Option<&HeatCell> {
+        self.index_at(lat_deg, lon_deg).map(|i| &self.cells[i])
+    }
+
+    fn index_at(&self, lat_deg: f64, lon_deg: f64) -> Option<usize> {
         if !lat_deg.is_finite() || !lon_deg.is_finite() {
             return None;
         }
         let leaf = CellID::from(LatLng::from_degrees(lat_deg.clamp(-90.0, 90.0), lon_deg));
-        containing_index(&self.cells, |c| c.cell, leaf).map(|i| &self.cells[i])
+        containing_index(&self.cells, |c| c.cell, leaf)
     }
 
     /// Screen-space triangles of the visible part of the heatmap.
@@ -278,10 +382,15 @@ impl Heatmap {
         clip: egui::Rect,
         style: &HeatmapStyle,
     ) -> Mesh {
-        let fills: Vec<Option<Color32>> = self
-            .cells
-            .iter()
-            .map(|c| style.fill(c.value, self.max_value, self.log_decades))
+        let floor = self.credible_floor(f64::from(style.shown_mass));
+        let max = self.shown_max(style);
+        let fills: Vec<Option<Color32>> = (0..self.cells.len())
+            .map(|i| {
+                if self.cells[i].value < floor {
+                    return None;
+                }
+                style.fill(self.shown_value(i, style), max, self.log_decades)
+            })
             .collect();
         let world_lo = view.world_from_screen(clip.min);
         let world_hi = view.world_from_screen(clip.max);
@@ -368,7 +477,11 @@ impl Plugin for HeatmapPlugin<'_> {
         let view = ScreenTransform::from_projector(projector);
         let clip = projector.clip_rect();
         let painter = ui.painter_at(clip);
-        painter.add(self.heatmap.screen_mesh(&view, clip, &self.style));
+        let style = HeatmapStyle {
+            opacity: self.style.opacity_at_zoom(projector.zoom()),
+            ..self.style
+        };
+        painter.add(self.heatmap.screen_mesh(&view, clip, &style));
 
         *self.hovered = None;
         let Some(pointer) = response.hover_pos() else {
@@ -379,9 +492,10 @@ impl Plugin for HeatmapPlugin<'_> {
             return;
         }
         let (lat_deg, lon_deg) = lat_lon_from_world(world);
-        let Some(cell) = self.heatmap.cell_at(lat_deg, lon_deg) else {
+        let Some(index) = self.heatmap.index_at(lat_deg, lon_deg) else {
             return;
         };
+        let cell = &self.heatmap.cells[index];
         for ring in cell_world_rings(cell.cell) {
             let points = ring
                 .into_iter()
@@ -397,6 +511,7 @@ impl Plugin for HeatmapPlugin<'_> {
             value: cell.value,
             quantity: self.heatmap.quantity,
             place_name: cell.place_name.clone(),
+            area_km2: self.heatmap.areas_km2[index],
         });
     }
 }
@@ -428,9 +543,9 @@ mod tests {
         // Eight decades reach further down than four.
         assert!(log.bar_position(0.5e-5, 0.5, 8.0).is_some());
         assert!((log.value_at(0.0, 1.0, 8.0) - 1e-8).abs() < 1e-20);
-        assert_eq!(HeatQuantity::Probability.format(0.5), "50.0%");
-        assert_eq!(HeatQuantity::Probability.format(0.0123), "1.23%");
-        assert_eq!(HeatQuantity::Probability.format(0.00001), "1.0e-3%");
+        assert_eq!(HeatQuantity::Probability.format(0.5), "50 %");
+        assert_eq!(HeatQuantity::Probability.format(0.0123), "1.2 %");
+        assert_eq!(HeatQuantity::Probability.format(0.00001), "< 0.01 %");
         assert_eq!(HeatQuantity::PhotoDensity.format(0.842), "0.84");
         // Opacity reaches the fill colour.
         let faint = HeatmapStyle {
@@ -438,6 +553,87 @@ mod tests {
             ..log
         };
         assert_eq!(faint.fill(0.5, 0.5, 4.0).map(|c| c.a()), Some(0));
+    }
+
+    #[test]
+    fn credible_sets_leave_the_unlikely_tail_unpainted() {
+        let cells: Vec<HeatCell> = [0.5, 0.3, 0.15, 0.04, 0.01]
+            .iter()
+            .enumerate()
+            .map(|(i, &value)| HeatCell {
+                cell: cell_at_level(10.0 * i as f64, 20.0 * i as f64, 5),
+                value,
+                place_name: None,
+            })
+            .collect();
+        let heatmap = Heatmap::new(cells);
+        assert_eq!(heatmap.credible_floor(0.5), 0.5);
+        assert_eq!(heatmap.credible_cells(0.5), 1);
+        assert_eq!(heatmap.credible_floor(0.9), 0.15);
+        assert_eq!(heatmap.credible_cells(0.9), 3);
+        assert_eq!(heatmap.credible_floor(0.99), 0.04);
+        assert_eq!(heatmap.credible_cells(1.0), 5);
+        // The 50 % set paints one cell, the full map all five.
+        let view = ScreenTransform {
+            origin: pos2(0.0, 0.0),
+            world_px: 1024.0,
+        };
+        let whole = egui::Rect::from_min_max(pos2(0.0, 0.0), pos2(1024.0, 1024.0));
+        let painted = |shown_mass: f32| {
+            let style = HeatmapStyle {
+                shown_mass,
+                scale: HeatScale::Log,
+                ..HeatmapStyle::default()
+            };
+            let mesh = heatmap.screen_mesh(&view, whole, &style);
+            let colours: std::collections::BTreeSet<[u8; 4]> =
+                mesh.vertices.iter().map(|v| v.color.to_array()).collect();
+            colours.len()
+        };
+        assert_eq!(painted(0.5), 1);
+        assert_eq!(painted(1.0), 5);
+        // Densities are not probabilities: every cell counts.
+        let density = Heatmap::from_values(
+            &[(cell_at_level(0.0, 0.0, 5), 3.0)],
+            HeatQuantity::PhotoDensity,
+            None,
+        );
+        assert_eq!(density.credible_floor(0.5), 0.0);
+    }
+
+    #[test]
+    fn per_area_colours_a_small_cell_above_a_vast_one_of_equal_mass() {
+        let vast = cell_at_level(-40.0, -130.0, 3);
+        let city = cell_at_level(48.8566, 2.3522, 9);
+        let heatmap = Heatmap::new(vec![
+            HeatCell {
+                cell: vast,
+                value: 0.5,
+                place_name: None,
+            },
+            HeatCell {
+                cell: city,
+                value: 0.5,
+                place_name: None,
+            },
+        ]);
+        let style = HeatmapStyle {
+            per_area: true,
+            ..HeatmapStyle::default()
+        };
+        let city_index = heatmap.index_at(48.8566, 2.3522).expect("city");
+        let vast_index = heatmap.index_at(-40.0, -130.0).expect("ocean");
+        assert_eq!(
+            heatmap.shown_value(city_index, &style),
+            heatmap.shown_max(&style)
+        );
+        assert!(
+            heatmap.shown_value(vast_index, &style) < heatmap.shown_max(&style) / 1000.0,
+            "a level-3 cell is thousands of times a level-9 one"
+        );
+        // Opacity falls as the map zooms in to cities.
+        assert_eq!(style.opacity_at_zoom(3.0), style.opacity);
+        assert!((style.opacity_at_zoom(12.0) - style.opacity / 2.0).abs() < 1e-6);
     }
 
     #[test]

@@ -7,11 +7,16 @@ use walkers::{MapMemory, Plugin, Projector, lat_lon};
 use crate::geo::distance::great_circle_path;
 use crate::geo::partition::LatLonDeg;
 
+/// How near the pointer must come to a pin to show its hint, in points.
+const PIN_HOVER_PX: f32 = 10.0;
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Pin {
     pub at: LatLonDeg,
     pub label: String,
     pub color: Color32,
+    /// What the pin means, shown when the pointer rests on it (empty: nothing to add).
+    pub hint: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -62,6 +67,8 @@ pub struct MarkersPlugin<'a> {
     pub lines: &'a [GreatCircle],
     pub outlines: &'a [TileOutline],
     pub clicked: Option<&'a mut Option<LatLonDeg>>,
+    /// Filled with the hint of the pin under the pointer, if any.
+    pub hovered_hint: &'a mut Option<String>,
 }
 
 impl Plugin for MarkersPlugin<'_> {
@@ -99,8 +106,13 @@ impl Plugin for MarkersPlugin<'_> {
                 painter.add(egui::Shape::line(points, Stroke::new(2.5, line.color)));
             }
         }
+        *self.hovered_hint = None;
+        let pointer = response.hover_pos();
         for pin in self.pins {
             let p = screen(pin.at.lat_deg, pin.at.lon_deg);
+            if !pin.hint.is_empty() && pointer.is_some_and(|at| at.distance(p) <= PIN_HOVER_PX) {
+                *self.hovered_hint = Some(pin.hint.clone());
+            }
             painter.circle(p, 7.0, pin.color, Stroke::new(2.0, Color32::WHITE));
             if !pin.label.is_empty() {
                 let text_pos = p + egui::vec2(10.0, -10.0);
