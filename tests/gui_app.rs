@@ -576,3 +576,154 @@ fn a_result_is_framed_with_its_guess_and_exif_position_in_view() {
         &[("EXIF position", truth.lat_deg, truth.lon_deg)],
     );
 }
+
+/// Options for an app whose model folder is empty: the first run, no model installed.
+fn first_run_options(dir: &Path) -> LaunchOptions {
+    let empty = dir.join("no-model");
+    std::fs::create_dir_all(&empty).expect("mkdir");
+    LaunchOptions {
+        ephemeral: true,
+        mode: Some(Mode::Explore),
+        model: Some(ModelConfig {
+            model_dir: Some(empty),
+            backend: BackendChoice::Cpu,
+            gallery_cache: None,
+        }),
+        game_history: Some(dir.join("history.jsonl")),
+        ..LaunchOptions::default()
+    }
+}
+
+#[test]
+fn the_first_run_says_what_the_download_is_and_the_sample_layer_says_what_it_is() {
+    let dir = common::scratch_dir("gui_first_run");
+    let mut h = harness_sized(first_run_options(&dir), egui::vec2(1024.0, 700.0));
+    step_until(&mut h, "the model to be found missing", |app| {
+        matches!(
+            app.model_view().state,
+            geolens::worker::ModelState::Missing { .. }
+        )
+    });
+    h.get_by_label("Where was this photo taken?");
+    h.get_by_label_contains("about 1.2 GB from huggingface.co");
+    h.get_by_label_contains("MIT licence");
+    // The download button is over the map, in view at 1024x700 (not below the fold).
+    let button = h
+        .query_all_by_label("Download CLIP ViT-L/14 (1.2 GB)")
+        .map(|n| n.rect())
+        .find(|r| r.center().x > 300.0)
+        .expect("a download button over the map");
+    assert!(button.bottom() < 700.0, "{button:?}");
+    h.get_by_label("Sample layer: where people take photos, not a prediction");
+    h.get_by_label_contains("Busiest cells of the sample layer");
+    h.get_by_label("Not now").click();
+    h.step();
+    h.step();
+    assert!(h.query_by_label("Where was this photo taken?").is_none());
+}
+
+#[test]
+fn photos_are_walked_and_removed_with_keys_and_failures_keep_their_message() {
+    let dir = common::scratch_dir("gui_keys");
+    let mut h = harness(first_run_options(&dir));
+    for name in [
+        "photos/rocket.jpg",
+        "photos/coffee.png",
+        "photos/chelsea.png",
+    ] {
+        drop_file(&mut h, common::fixture(name));
+    }
+    let broken = dir.join("broken.jpg");
+    std::fs::write(&broken, b"not a photo").expect("write");
+    drop_file(&mut h, broken);
+    step_until(&mut h, "the photos to be read", |app| {
+        app.photos().entries().len() == 4 && !app.photos().busy()
+    });
+    let ids: Vec<_> = h.state().photos().entries().iter().map(|e| e.id).collect();
+    let selected = |h: &Harness<'static, GeolensApp>| h.state().photos().selected_id();
+    let press = |h: &mut Harness<'static, GeolensApp>, key: egui::Key| {
+        h.key_press(key);
+        h.step();
+    };
+    for _ in 0..3 {
+        press(&mut h, egui::Key::ArrowLeft);
+    }
+    assert_eq!(selected(&h), Some(ids[0]), "left stops at the first photo");
+    press(&mut h, egui::Key::ArrowRight);
+    assert_eq!(selected(&h), Some(ids[1]));
+    press(&mut h, egui::Key::ArrowRight);
+    press(&mut h, egui::Key::ArrowRight);
+    assert_eq!(
+        selected(&h),
+        Some(ids[2]),
+        "the failed photo has nothing to show"
+    );
+    press(&mut h, egui::Key::ArrowLeft);
+    assert_eq!(selected(&h), Some(ids[1]));
+    press(&mut h, egui::Key::Delete);
+    assert_eq!(h.state().photos().entries().len(), 3);
+    assert!(h.state().photos().entries().iter().all(|e| e.id != ids[1]));
+    assert!(selected(&h).is_some(), "a neighbour is shown");
+
+    // The failed photo keeps its name and message on its thumbnail.
+    h.get_by_label("broken.jpg");
+    assert!(
+        h.state()
+            .recent_errors()
+            .iter()
+            .any(|e| e.contains("broken.jpg")),
+        "{:?}",
+        h.state().recent_errors()
+    );
+
+    // F1 shows the shortcuts; Escape puts them away.
+    h.key_press(egui::Key::F1);
+    h.step();
+    h.step();
+    h.get_by_label("Keyboard shortcuts");
+    assert!(h.state().help_open());
+    h.key_press(egui::Key::Escape);
+    h.step();
+    h.step();
+    assert!(!h.state().help_open());
+    assert!(h.query_by_label("Keyboard shortcuts").is_none());
+}
+
+#[test]
+fn a_file_dialog_that_cannot_open_says_so_and_offers_a_path_field() {
+    let bus = std::env::var_os("XDG_RUNTIME_DIR")
+        .is_some_and(|d| std::path::Path::new(&d).join("bus").exists());
+    if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some() || bus {
+        println!("skipped: a desktop session bus is here, so a real dialog could open");
+        return;
+    }
+    if std::process::Command::new("zenity")
+        .arg("--version")
+        .output()
+        .is_ok()
+    {
+        println!("skipped: zenity is installed, so a real dialog could open");
+        return;
+    }
+    let dir = common::scratch_dir("gui_dialog");
+    let mut h = harness(first_run_options(&dir));
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::O);
+    h.step();
+    step_until(&mut h, "the dialog's failure", |app| app.notice().is_some());
+    let notice = h.state().notice().expect("notice").to_string();
+    assert!(
+        notice.contains("No file dialog could be opened"),
+        "{notice}"
+    );
+    h.get_by_label_contains("No file dialog could be opened");
+    // The path field opens a photo.
+    let rocket = common::fixture("photos/rocket.jpg");
+    h.get_by_role(egui::accesskit::Role::TextInput).click();
+    h.step();
+    h.get_by_role(egui::accesskit::Role::TextInput)
+        .type_text(&rocket.display().to_string());
+    h.step();
+    h.get_by_label("Open").click();
+    h.step();
+    assert_eq!(h.state().photos().entries().len(), 1);
+}

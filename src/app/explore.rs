@@ -9,7 +9,6 @@ use super::photos::PhotoStatus;
 use crate::geo::distance::haversine_km;
 use crate::map::colormap::ColorMap;
 use crate::map::heatmap::{HeatScale, SHOWN_MASS_CHOICES};
-use crate::model::fetch::{FetchOptions, FetchProgress};
 use crate::predict::LoadStage;
 use crate::predict::PlaceGuess;
 use crate::worker::{ModelState, Request};
@@ -26,6 +25,10 @@ impl GeolensApp {
                     self.notice = None;
                 }
             }
+            self.recent_errors_ui(ui);
+            if self.dialog_unavailable && !self.photos.entries().is_empty() {
+                self.typed_path_ui(ui);
+            }
             ui.separator();
             self.selected_photo_ui(ui);
             ui.separator();
@@ -41,6 +44,7 @@ impl GeolensApp {
             ui.label(
                 "…or open one (Ctrl+O), or paste its path. geolens never changes your photos.",
             );
+            self.typed_path_ui(ui);
             return;
         }
         let ctx = ui.ctx().clone();
@@ -71,7 +75,15 @@ impl GeolensApp {
                         let response = frame
                             .show(ui, |ui| {
                                 ui.vertical(|ui| {
+                                    ui.set_max_width(64.0);
                                     match &entry.texture {
+                                        _ if matches!(entry.status, PhotoStatus::Failed(_)) => {
+                                            let (rect, _) = ui.allocate_exact_size(
+                                                egui::vec2(64.0, 48.0),
+                                                Sense::hover(),
+                                            );
+                                            warning_sign(ui, rect);
+                                        }
                                         Some(t) => {
                                             ui.add(
                                                 egui::Image::new(t)
@@ -90,15 +102,17 @@ impl GeolensApp {
                                         PhotoStatus::Waiting => "waiting",
                                         PhotoStatus::Running => "running",
                                         PhotoStatus::Done => "done",
-                                        PhotoStatus::Failed(_) => "failed",
+                                        PhotoStatus::Failed(_) => entry.name.as_str(),
                                     };
-                                    ui.label(RichText::new(status).small());
+                                    ui.add(
+                                        egui::Label::new(RichText::new(status).small()).truncate(),
+                                    );
                                 })
                             })
                             .response
                             .interact(Sense::click());
                         let response = response.on_hover_text(match &entry.status {
-                            PhotoStatus::Failed(e) => e.clone(),
+                            PhotoStatus::Failed(e) => format!("{}: {e}", entry.name),
                             _ => entry.name.clone(),
                         });
                         if response.clicked() {
@@ -298,65 +312,6 @@ impl GeolensApp {
         }
     }
 
-    /// The first-run download of CLIP's tower, with progress.
-    fn fetch_ui(&mut self, ui: &mut Ui) {
-        if let Some(p) = self.model.fetch {
-            match p {
-                FetchProgress::ReadingHeader => {
-                    ui.label("Connecting…");
-                }
-                FetchProgress::Downloading {
-                    done_bytes,
-                    total_bytes,
-                } => {
-                    ui.add(
-                        egui::ProgressBar::new(done_bytes as f32 / total_bytes.max(1) as f32).text(
-                            format!(
-                                "{:.0} / {:.0} MB",
-                                done_bytes as f64 / 1e6,
-                                total_bytes as f64 / 1e6
-                            ),
-                        ),
-                    );
-                }
-                FetchProgress::Verifying => {
-                    ui.label("Checking the download…");
-                }
-            }
-            if ui.button("Pause (resumes next time)").clicked() {
-                self.worker.cancel();
-            }
-            return;
-        }
-        if let Some(result) = &self.model.fetch_result {
-            match result {
-                Ok(m) => ui.label(m),
-                Err(e) => ui.colored_label(ui.visuals().error_fg_color, e),
-            };
-        }
-        let out_dir = self
-            .state
-            .model_dir
-            .clone()
-            .or_else(crate::model::clip::weights::default_clip_dir);
-        if let Some(out_dir) = out_dir
-            && ui
-                .button("Download CLIP ViT-L/14 (1.2 GB)")
-                .on_hover_text(format!(
-                    "From huggingface.co into {}. Resumes if interrupted.",
-                    out_dir.display()
-                ))
-                .clicked()
-        {
-            self.model.fetch_result = None;
-            self.model.fetch = Some(FetchProgress::ReadingHeader);
-            self.worker.send(Request::Fetch(FetchOptions::new(
-                crate::model::fetch::DEFAULT_BASE_URL,
-                out_dir,
-            )));
-        }
-    }
-
     pub(super) fn results_panel_ui(&mut self, ui: &mut Ui) {
         let granularity = self.state.granularity;
         let places = self.photos.selected_places(granularity).map(<[_]>::to_vec);
@@ -486,7 +441,12 @@ impl GeolensApp {
         let Some((_, _, heatmap)) = &self.heatmap else {
             return;
         };
-        ui.label(RichText::new("Top cells").strong());
+        let title = if self.file_scores.is_some() {
+            "Top cells"
+        } else {
+            "Busiest cells of the sample layer (not a prediction)"
+        };
+        ui.label(RichText::new(title).strong());
         let max = heatmap.max_value().max(f64::MIN_POSITIVE);
         let quantity = heatmap.quantity();
         for cell in heatmap.top_cells(15) {
@@ -577,4 +537,27 @@ fn occlusion_texture(
         image,
         egui::TextureOptions::NEAREST,
     )
+}
+
+/// A warning triangle with "!" (drawn: the bundled fonts have no ⚠ glyph).
+fn warning_sign(ui: &Ui, rect: egui::Rect) {
+    let c = rect.center();
+    let points = vec![
+        c + egui::vec2(0.0, -16.0),
+        c + egui::vec2(16.0, 12.0),
+        c + egui::vec2(-16.0, 12.0),
+    ];
+    let painter = ui.painter();
+    painter.add(egui::Shape::convex_polygon(
+        points,
+        ui.visuals().error_fg_color,
+        egui::Stroke::NONE,
+    ));
+    painter.text(
+        c + egui::vec2(0.0, 2.0),
+        egui::Align2::CENTER_CENTER,
+        "!",
+        egui::FontId::proportional(18.0),
+        Color32::WHITE,
+    );
 }

@@ -3,16 +3,18 @@
 //! background [`Worker`], and heatmaps, markers and results come from the library.
 
 pub mod aerial;
+mod dialog;
 mod explore;
+mod first_run;
 pub mod game;
 mod panels;
 pub mod photos;
+mod shortcuts;
 pub mod state;
 mod view;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::mpsc::Receiver;
 use std::sync::{Arc, Mutex};
 
 use thiserror::Error;
@@ -146,7 +148,16 @@ pub struct GeolensApp {
     worker: Worker,
     model_config: ModelConfig,
     model: ModelView,
-    open_dialog: Option<(DialogPurpose, Receiver<Vec<PathBuf>>)>,
+    open_dialog: Option<dialog::PendingDialog>,
+    /// The system's file dialog could not be shown: the photo panel offers a path field.
+    dialog_unavailable: bool,
+    /// What the user typed in that field.
+    typed_path: String,
+    /// Errors so far, newest first (the latest is also `notice`).
+    recent_errors: Vec<String>,
+    show_help: bool,
+    /// The first-run banner was put away ("Not now") for this session.
+    first_run_dismissed: bool,
     game: game::GameView,
     screenshot: Option<ScreenshotJob>,
     frame_bench: Option<FrameBench>,
@@ -292,6 +303,11 @@ impl GeolensApp {
                 fetch_result: None,
             },
             open_dialog: None,
+            dialog_unavailable: false,
+            typed_path: String::new(),
+            recent_errors: Vec::new(),
+            show_help: false,
+            first_run_dismissed: false,
             // `--ephemeral` neither reads nor writes the game history, unless one is named.
             game: game::GameView::new(options.game_history.or_else(|| {
                 (!options.ephemeral)
@@ -395,7 +411,7 @@ impl GeolensApp {
                 _ => {}
             }
             if let Some(error) = self.photos.apply(&event) {
-                self.notice = Some(error);
+                self.report(error);
             }
         }
     }
@@ -430,7 +446,7 @@ impl GeolensApp {
                     name,
                     bytes: bytes.into(),
                 }),
-                Err(e) => self.notice = Some(format!("{name}: {e}")),
+                Err(e) => self.report(format!("{name}: {e}")),
             }
         }
         for text in pasted {
@@ -445,70 +461,11 @@ impl GeolensApp {
         if open_shortcut {
             self.open_dialog(DialogPurpose::Photos);
         }
-        if let Some((purpose, rx)) = &self.open_dialog
-            && let Ok(paths) = rx.try_recv()
-        {
-            let purpose = *purpose;
-            self.open_dialog = None;
-            match purpose {
-                DialogPurpose::Photos => {
-                    if let Some(dir) = paths.first().and_then(|p| p.parent()) {
-                        self.state.last_folder = Some(dir.to_owned());
-                    }
-                    sources.extend(paths.into_iter().map(PhotoSource::File));
-                }
-                DialogPurpose::ModelFolder => {
-                    if let Some(dir) = paths.into_iter().next() {
-                        self.set_model_settings(Some(dir), self.model_config.backend);
-                    }
-                }
-                DialogPurpose::AerialFolder => {
-                    if let Some(dir) = paths.into_iter().next() {
-                        self.state.aerial_folder = Some(dir);
-                    }
-                }
-            }
-        }
+        sources.extend(self.take_dialog_answer());
         if self.state.mode == Mode::Game && !sources.is_empty() {
             self.game.add_own_photos(sources);
         } else {
             self.open_photos(sources);
-        }
-    }
-
-    /// Opens the system's file dialog on a thread of its own (it blocks until closed), so
-    /// the window keeps drawing.
-    fn open_dialog(&mut self, purpose: DialogPurpose) {
-        if self.open_dialog.is_some() {
-            return;
-        }
-        let (tx, rx) = std::sync::mpsc::channel();
-        let start = match purpose {
-            DialogPurpose::Photos => self.state.last_folder.clone(),
-            DialogPurpose::ModelFolder => self.state.model_dir.clone(),
-            DialogPurpose::AerialFolder => self.state.aerial_folder.clone(),
-        };
-        let spawned = std::thread::Builder::new()
-            .name("geolens-dialog".into())
-            .spawn(move || {
-                let mut dialog = rfd::FileDialog::new();
-                if let Some(dir) = start {
-                    dialog = dialog.set_directory(dir);
-                }
-                let picked = match purpose {
-                    DialogPurpose::Photos => dialog
-                        .add_filter("Photos", &crate::photo::PHOTO_EXTENSIONS)
-                        .pick_files()
-                        .unwrap_or_default(),
-                    DialogPurpose::ModelFolder | DialogPurpose::AerialFolder => {
-                        dialog.pick_folder().into_iter().collect()
-                    }
-                };
-                let _ = tx.send(picked);
-            });
-        match spawned {
-            Ok(_) => self.open_dialog = Some((purpose, rx)),
-            Err(e) => self.notice = Some(format!("Could not open the file dialog: {e}")),
         }
     }
 
@@ -536,7 +493,7 @@ impl GeolensApp {
                     slot.insert(cells);
                 }
                 Err(e) => {
-                    self.notice = Some(format!(
+                    self.report(format!(
                         "Could not load the {} geocells: {e}",
                         granularity.label()
                     ));
@@ -733,6 +690,8 @@ impl GeolensApp {
         self.map_rect = Some(map_rect);
         self.keep_world_filling_view(map_rect);
         self.zoom_buttons_ui(&ctx, map_rect);
+        self.first_run_ui(&ctx, map_rect);
+        self.sample_badge_ui(&ctx, map_rect);
         if let Some(at) = clicked {
             self.game.map_clicked(at);
         }
@@ -807,6 +766,7 @@ impl eframe::App for GeolensApp {
         let ctx = ui.ctx().clone();
         self.poll_worker();
         self.take_input_photos(&ctx);
+        self.shortcut_keys_ui(&ctx);
         if self.state.mode == Mode::Game {
             self.game.tick(&ctx);
         }
@@ -842,6 +802,7 @@ impl eframe::App for GeolensApp {
             ctx.request_repaint();
         }
         egui::CentralPanel::no_frame().show(ui, |ui| self.map_ui(ui));
+        self.help_ui(&ctx);
         if self.photos.busy()
             || self.model.fetch.is_some()
             || self.aerial.as_ref().is_some_and(|a| a.busy())

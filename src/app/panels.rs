@@ -51,6 +51,13 @@ impl GeolensApp {
                 .response
                 .on_hover_text("Online layers download tiles (cached on disk). Off by default.");
             ui.menu_button("Settings", |ui| self.settings_ui(ui));
+            if ui
+                .button("?")
+                .on_hover_text("Keyboard shortcuts (F1)")
+                .clicked()
+            {
+                self.show_help = !self.show_help;
+            }
         });
     }
 

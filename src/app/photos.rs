@@ -158,7 +158,9 @@ impl PhotoQueue {
                 if entry.status == PhotoStatus::Decoding {
                     entry.status = PhotoStatus::Waiting;
                 }
-                if self.pending_selection.first() == Some(id) {
+                // The first of the latest batch is shown; and something always is (when drops
+                // come faster than photos decode, the batch may be gone before one decodes).
+                if self.pending_selection.first() == Some(id) || self.selected.is_none() {
                     self.select(*id);
                 }
                 None
