@@ -678,6 +678,9 @@ impl GeolensApp {
         } else {
             self.hovered = None;
         }
+        if self.state.show_labels {
+            map = map.with_plugin(crate::map::labels::LabelsPlugin);
+        }
         map = map.with_plugin(MarkersPlugin {
             pins: &pins,
             lines: &lines,

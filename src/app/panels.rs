@@ -40,6 +40,8 @@ impl GeolensApp {
                     }
                 });
             ui.checkbox(&mut self.state.show_heatmap, "Heatmap");
+            ui.checkbox(&mut self.state.show_labels, "Names")
+                .on_hover_text("Country, region and city names on the map");
             ui.separator();
             egui::ComboBox::new("online_layer", "map")
                 .selected_text(self.state.online_layer.label())

@@ -59,6 +59,8 @@ pub struct AppState {
     pub map_memory: MapMemory,
     pub heatmap_style: HeatmapStyle,
     pub show_heatmap: bool,
+    /// Place names (countries, regions, cities) over the map.
+    pub show_labels: bool,
     pub granularity: Granularity,
     pub online_layer: OnlineLayer,
     pub side_panel_open: bool,
@@ -109,6 +111,7 @@ impl Default for AppState {
             map_memory,
             heatmap_style: HeatmapStyle::default(),
             show_heatmap: true,
+            show_labels: true,
             granularity: Granularity::Middle,
             online_layer: OnlineLayer::Off,
             side_panel_open: true,

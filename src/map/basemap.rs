@@ -81,7 +81,8 @@ impl Tiles for OfflineBasemap {
 
     fn attribution(&self) -> Attribution {
         Attribution {
-            text: "Relief & borders: Natural Earth (public domain)",
+            text: "Relief, borders & country names: Natural Earth (public domain); \
+                   place names: GeoNames (CC BY 4.0)",
             url: "https://www.naturalearthdata.com/about/terms-of-use/",
             logo_light: None,
             logo_dark: None,

@@ -1,8 +1,10 @@
-//! The map: the offline basemap pack, opt-in online layers, colour maps and the heatmap layer.
+//! The map: the offline basemap pack, place names, opt-in online layers, colour maps and the
+//! heatmap layer.
 
 pub mod basemap;
 pub mod colormap;
 pub mod heatmap;
+pub mod labels;
 pub mod markers;
 pub mod online;
 pub mod tile_pack;
