@@ -19,11 +19,25 @@ export DISPLAY=:91
 sleep 1
 xdotool mousemove 1399 849
 
-# 1. A photo just opened, no model yet: EXIF facts, the download offer, the sample layer.
+# 1. The first run: no model yet, a photo opened: the banner with the download, EXIF facts,
+# the sample layer marked as such.
 "$bin" --ephemeral --window-size 1400x850 --force --screenshot docs/explore-no-model.png \
   assets/deck/falcon9-dscovr-launch.jpg
 
-# 2. The game, human-only: a guess placed and the round revealed.
+# 2. The offline map with its place names, zoomed in on Europe (banner put away with Escape).
+"$bin" --ephemeral --window-size 1400x850 --center 46.5,8 --zoom 5.3 &
+app=$!
+sleep 5
+win=$(xdotool search --sync --name '^geolens$' | head -n 1)
+xdotool windowfocus --sync "$win"
+xdotool key Escape
+sleep 2
+import -window root docs/map-names.png
+kill $app
+wait $app 2>/dev/null || true
+app=
+
+# 3. The game, human-only: a guess placed and the round revealed, framed in view.
 "$bin" --ephemeral --game --window-size 1400x850 &
 app=$!
 sleep 5
@@ -39,4 +53,4 @@ import -window root docs/game-round.png
 kill $app
 wait $app 2>/dev/null || true
 app=
-echo "wrote docs/explore-no-model.png docs/game-round.png"
+echo "wrote docs/explore-no-model.png docs/map-names.png docs/game-round.png"

@@ -27,7 +27,7 @@ pub const SHORTCUTS: &[(&str, &str)] = &[
     ("Enter", "start a game"),
     ("Space", "confirm your guess"),
     ("N", "next round"),
-    ("Escape", "close menus and this help"),
+    ("Escape", "close menus, this help and the first-run banner"),
     ("F1 or ?", "show or hide this help"),
 ];
 
@@ -66,6 +66,7 @@ impl GeolensApp {
         if escape {
             egui::Popup::close_all(ctx);
             self.show_help = false;
+            self.first_run_dismissed = true;
         }
         if help {
             self.show_help = !self.show_help;

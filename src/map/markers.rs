@@ -115,15 +115,22 @@ impl Plugin for MarkersPlugin<'_> {
             }
             painter.circle(p, 7.0, pin.color, Stroke::new(2.0, Color32::WHITE));
             if !pin.label.is_empty() {
-                let text_pos = p + egui::vec2(10.0, -10.0);
                 let galley = painter.layout_no_wrap(
                     pin.label.clone(),
                     FontId::proportional(13.0),
                     Color32::WHITE,
                 );
-                let rect = Align2::LEFT_BOTTOM
-                    .anchor_size(text_pos, galley.size())
+                // Right of the pin, or left of it where the map's edge would cut the label.
+                let right = Align2::LEFT_BOTTOM
+                    .anchor_size(p + egui::vec2(10.0, -10.0), galley.size())
                     .expand(3.0);
+                let rect = if right.right() > projector.clip_rect().right() {
+                    Align2::RIGHT_BOTTOM
+                        .anchor_size(p + egui::vec2(-10.0, -10.0), galley.size())
+                        .expand(3.0)
+                } else {
+                    right
+                };
                 painter.rect_filled(rect, 3.0, Color32::from_black_alpha(170));
                 painter.galley(rect.min + egui::vec2(3.0, 3.0), galley, Color32::WHITE);
             }
