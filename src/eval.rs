@@ -157,6 +157,41 @@ pub fn summarize(errors_km: &[f64]) -> Option<AccuracySummary> {
     })
 }
 
+/// Accuracy of one third of the photos, split by how peaked the model's answer was.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TercileSummary {
+    /// "least sure", "middle", "most sure".
+    pub label: &'static str,
+    /// The localizability range of the photos in it.
+    pub localizability: (f64, f64),
+    pub summary: AccuracySummary,
+}
+
+/// Accuracy split by localizability terciles: photos sorted by localizability and cut in three
+/// as-equal-as-can-be groups (the first third the least sure). An honest model is right more
+/// often where it is sure. Empty for fewer than three photos.
+pub fn summarize_by_localizability(results: &[(f64, f64)]) -> Vec<TercileSummary> {
+    if results.len() < 3 {
+        return Vec::new();
+    }
+    let mut sorted = results.to_vec();
+    sorted.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let n = sorted.len();
+    ["least sure", "middle", "most sure"]
+        .into_iter()
+        .enumerate()
+        .filter_map(|(t, label)| {
+            let part = &sorted[t * n / 3..(t + 1) * n / 3];
+            let errors: Vec<f64> = part.iter().map(|r| r.1).collect();
+            Some(TercileSummary {
+                label,
+                localizability: (part.first()?.0, part.last()?.0),
+                summary: summarize(&errors)?,
+            })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -215,5 +250,27 @@ mod tests {
         assert_eq!(s.mean_geoguessr_points, points);
         assert_eq!(summarize(&[7.0]).expect("one").median_error_km, 7.0);
         assert!(summarize(&[]).is_none());
+    }
+
+    #[test]
+    fn terciles_split_by_localizability_not_by_order() {
+        // Sure photos (0.8-0.9) are near; unsure ones (0.1-0.2) far; order shuffled.
+        let results = [
+            (0.85, 5.0),
+            (0.15, 3000.0),
+            (0.5, 300.0),
+            (0.1, 5000.0),
+            (0.9, 1.0),
+            (0.45, 100.0),
+        ];
+        let terciles = summarize_by_localizability(&results);
+        assert_eq!(terciles.len(), 3);
+        assert_eq!(terciles[0].label, "least sure");
+        assert_eq!(terciles[0].localizability, (0.1, 0.15));
+        assert_eq!(terciles[2].localizability, (0.85, 0.9));
+        assert_eq!(terciles[2].summary.evaluated, 2);
+        assert_eq!(terciles[2].summary.within[0].1, 0.5, "1 km: one of the two");
+        assert_eq!(terciles[0].summary.within[4].1, 0.0, "none within 2500 km");
+        assert!(summarize_by_localizability(&results[..2]).is_empty());
     }
 }

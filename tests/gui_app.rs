@@ -148,6 +148,14 @@ fn a_dropped_photo_gets_results_and_a_heatmap_and_a_corrupt_drop_keeps_them() {
         h.query_all_by_label_contains(&first.place_name).count() >= 1,
         "{first:?} listed"
     );
+    // How sure: the 50 % and 90 % regions in words, outlined on the map, and localizability.
+    h.get_by_label_contains("50 %: ");
+    h.get_by_label_contains("90 %: ");
+    h.get_by_label_contains("Localizability ");
+    let (photo, granularity, outlines) = h.state().region_outlines().expect("outlined");
+    assert_eq!((photo, granularity), (shown, h.state().state().granularity));
+    assert_eq!(outlines.len(), 2);
+    assert!(outlines.iter().all(|o| !o.segments.is_empty()));
 
     // A corrupt file: an error is shown, the previous photo and its results stay.
     let broken = dir.join("broken.jpg");

@@ -168,6 +168,24 @@ fn predict_geolocates_a_folder_and_reports_each_broken_file_on_one_line() {
         assert!(places[0]["token"].as_str().expect("token").len() >= 2);
         let best = &p["best_guess"];
         assert!(best["lat_deg"].as_f64().expect("lat").abs() <= 90.0);
+        // Credible regions: 50 % and 90 %, the larger holding more cells and area.
+        let regions = p["credible_regions"].as_array().expect("regions");
+        assert_eq!(regions.len(), 2);
+        let field = |r: &serde_json::Value, k: &str| r[k].as_f64().expect(k);
+        assert_eq!(field(&regions[0], "mass"), 0.5);
+        assert_eq!(field(&regions[1], "mass"), 0.9);
+        for r in regions {
+            assert!(field(r, "held_mass") >= field(r, "mass") - 1e-9, "{r}");
+            assert!(
+                field(r, "cells") >= 1.0 && field(r, "area_km2") > 0.0,
+                "{r}"
+            );
+            assert!(r["places"].as_array().expect("places").len() <= 3);
+        }
+        assert!(field(&regions[1], "cells") >= field(&regions[0], "cells"));
+        assert!(field(&regions[1], "area_km2") >= field(&regions[0], "area_km2"));
+        let l = p["localizability"].as_f64().expect("localizability");
+        assert!((0.0..=1.0).contains(&l), "{l}");
     }
     // The EXIF position is read and the distance to the best guess reported.
     let kyoto = &photos[1];
@@ -209,7 +227,9 @@ fn predict_table_and_csv_agree_and_are_stable() {
     let mut rows = csv::Reader::from_reader(text.as_bytes());
     let headers = rows.headers().expect("header").clone();
     assert_eq!(&headers[0], "path");
-    assert_eq!(&headers[13], "error");
+    assert_eq!(&headers[13], "localizability");
+    assert_eq!(&headers[17], "region90_cells");
+    assert_eq!(&headers[20], "error");
     let records: Vec<csv::StringRecord> = rows.records().map(|r| r.expect("row")).collect();
     assert_eq!(records.len(), 3);
     let ranks: Vec<&str> = records.iter().map(|r| &r[1]).collect();
@@ -221,6 +241,17 @@ fn predict_table_and_csv_agree_and_are_stable() {
     assert!(table.status.success());
     let table = stdout(&table);
     assert!(table.contains("best guess:"), "{table}");
+    assert!(
+        table.contains("  50 %: ") && table.contains("  90 %: "),
+        "{table}"
+    );
+    assert!(table.contains("localizability"), "{table}");
+    // The table's 90 % region has the CSV's cell count.
+    let cells90 = &records[0][17];
+    assert!(
+        table.contains(&format!("90 %: {cells90} cell")),
+        "{table}\n{cells90}"
+    );
     // The table lists the same first place as the CSV.
     assert!(table.contains(&records[0][3]), "{table}");
 }
@@ -385,12 +416,13 @@ fn eval_reports_the_literature_thresholds_from_independent_distances() {
     for r in rows.records() {
         let r = r.expect("row");
         if r[0] == *"gone.jpg" {
-            assert!(!r[7].is_empty(), "the failure is recorded");
+            assert!(!r[8].is_empty(), "the failure is recorded");
             continue;
         }
         let f = |i: usize| r[i].parse::<f64>().expect("number");
         let d = distance_km((f(1), f(2)), (f(3), f(4)));
         assert!((d - f(5)).abs() < 0.01, "{} km vs {}", d, &r[5]);
+        assert!((0.0..=1.0).contains(&f(7)), "localizability {}", &r[7]);
         errors.push(d);
     }
     assert_eq!(errors.len(), 3);
@@ -405,6 +437,14 @@ fn eval_reports_the_literature_thresholds_from_independent_distances() {
         report.contains(&format!("median error: {:.1} km", errors[1])),
         "{report}"
     );
+    // Three photos: one in each localizability tercile.
+    for tercile in ["least sure", "middle", "most sure"] {
+        let line = report
+            .lines()
+            .find(|l| l.trim_start().starts_with(tercile))
+            .unwrap_or_else(|| panic!("{tercile} in\n{report}"));
+        assert!(line.contains("     1  "), "{line}");
+    }
 
     // The results file is never overwritten without --force.
     let refused = run(&[]);

@@ -26,6 +26,7 @@ use crate::map::basemap::{OfflineBasemap, embedded_pack};
 use crate::map::heatmap::{HeatQuantity, Heatmap, HeatmapPlugin, HoveredCell};
 use crate::map::markers::{GreatCircle, MarkersPlugin, Pin};
 use crate::map::online::{OnlineLayer, http_tiles};
+use crate::map::regions::{RegionOutline, RegionsPlugin};
 use crate::model::backend::BackendChoice;
 use crate::model::fetch::FetchProgress;
 use crate::scores::{CellScore, photo_density_per_1000_km2};
@@ -167,6 +168,8 @@ pub struct GeolensApp {
     /// What the map was last fitted to, and the map's last size.
     fitted: Option<view::Fitted>,
     map_rect: Option<egui::Rect>,
+    /// Outlines of the credible regions on the map, for (photo, granularity).
+    region_outlines: Option<((PhotoId, Granularity), Vec<RegionOutline>)>,
     /// A top place the user picked in the results panel (photo, rank from 0).
     selected_place: Option<(PhotoId, usize)>,
 }
@@ -327,6 +330,7 @@ impl GeolensApp {
             fitted: None,
             map_rect: None,
             selected_place: None,
+            region_outlines: None,
         };
         if !options.photos.is_empty() {
             app.open_photos(options.photos.into_iter().map(PhotoSource::File).collect());
@@ -635,6 +639,33 @@ impl GeolensApp {
         (pins, lines)
     }
 
+    /// The credible-region outlines last built for the map (photo, granularity, outlines).
+    pub fn region_outlines(&self) -> Option<(PhotoId, Granularity, &[RegionOutline])> {
+        self.region_outlines
+            .as_ref()
+            .map(|((id, g), o)| (*id, *g, o.as_slice()))
+    }
+
+    /// Builds the outlines of the selected photo's credible regions (once per photo and
+    /// granularity); whether they are to be drawn (shown, in the explorer, with an answer).
+    fn ensure_region_outlines(&mut self) -> bool {
+        if !self.state.show_regions || self.state.mode != Mode::Explore {
+            return false;
+        }
+        let Some(photo) = self.photos.selected_id() else {
+            return false;
+        };
+        let key = (photo, self.state.granularity);
+        if self.region_outlines.as_ref().map(|(k, _)| *k) != Some(key) {
+            let Some(regions) = self.photos.selected_regions(self.state.granularity) else {
+                return false;
+            };
+            let outlines = regions.iter().map(RegionOutline::of).collect();
+            self.region_outlines = Some((key, outlines));
+        }
+        true
+    }
+
     fn map_ui(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
         self.ensure_online_layer(&ctx);
@@ -651,6 +682,7 @@ impl GeolensApp {
         };
         let mut clicked = None;
         let mut hovered_hint = None;
+        let show_regions = self.ensure_region_outlines();
         let fallback_center = lat_lon(25.0, 10.0);
         self.zoom_keys_ui(&ctx);
         self.fit_answer();
@@ -677,6 +709,9 @@ impl GeolensApp {
             });
         } else {
             self.hovered = None;
+        }
+        if show_regions && let Some((_, outlines)) = &self.region_outlines {
+            map = map.with_plugin(RegionsPlugin { outlines });
         }
         if self.state.show_labels {
             map = map.with_plugin(crate::map::labels::LabelsPlugin);

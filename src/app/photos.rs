@@ -7,7 +7,9 @@ use image::RgbImage;
 
 use crate::geo::geocells::Granularity;
 use crate::photo::exif::PhotoFacts;
-use crate::predict::{OcclusionMap, PlaceGuess, PointGuess, Prediction, StageTimes};
+use crate::predict::{
+    CREDIBLE_MASSES, CredibleRegion, OcclusionMap, PlaceGuess, PointGuess, Prediction, StageTimes,
+};
 use crate::worker::{Event, PhotoId};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -36,6 +38,10 @@ pub struct PhotoEntry {
     /// and the top places of each granularity (each a pass over the 100k gallery points).
     pub best_guess: Option<PointGuess>,
     pub top_places: Vec<(Granularity, Vec<PlaceGuess>)>,
+    /// The 50 % and 90 % credible regions per granularity, once predicted.
+    pub regions: Vec<(Granularity, Vec<CredibleRegion>)>,
+    /// How peaked the answer is (0 spread evenly, 1 one point), once predicted.
+    pub localizability: Option<f64>,
     pub times: Option<StageTimes>,
     pub occlusion: Option<OcclusionMap>,
     pub occlusion_texture: Option<egui::TextureHandle>,
@@ -69,6 +75,8 @@ impl PhotoQueue {
                     prediction: None,
                     best_guess: None,
                     top_places: Vec::new(),
+                    regions: Vec::new(),
+                    localizability: None,
                     times: None,
                     occlusion: None,
                     occlusion_texture: None,
@@ -100,6 +108,15 @@ impl PhotoQueue {
     pub fn selected_mut(&mut self) -> Option<&mut PhotoEntry> {
         let id = self.selected?;
         self.get_mut(id)
+    }
+
+    /// The credible regions of the photo on screen at a granularity, when predicted.
+    pub fn selected_regions(&self, granularity: Granularity) -> Option<&[CredibleRegion]> {
+        self.selected()?
+            .regions
+            .iter()
+            .find(|(g, _)| *g == granularity)
+            .map(|(_, regions)| regions.as_slice())
     }
 
     /// The top places of the photo on screen at a granularity, when predicted.
@@ -158,9 +175,11 @@ impl PhotoQueue {
                 if entry.status == PhotoStatus::Decoding {
                     entry.status = PhotoStatus::Waiting;
                 }
-                // The first of the latest batch is shown; and something always is (when drops
-                // come faster than photos decode, the batch may be gone before one decodes).
-                if self.pending_selection.first() == Some(id) || self.selected.is_none() {
+                // The first of the latest batch is shown; and something always is: a photo
+                // of an earlier batch (replaced by a drop that came before it decoded) is
+                // shown when nothing is.
+                let orphan = self.selected.is_none() && !self.pending_selection.contains(id);
+                if self.pending_selection.first() == Some(id) || orphan {
                     self.select(*id);
                 }
                 None
@@ -180,6 +199,11 @@ impl PhotoQueue {
                     .into_iter()
                     .map(|g| (g, prediction.top_places(g, TOP_PLACES)))
                     .collect();
+                entry.regions = Granularity::ALL
+                    .into_iter()
+                    .map(|g| (g, prediction.credible_regions(g, &CREDIBLE_MASSES)))
+                    .collect();
+                entry.localizability = Some(prediction.localizability());
                 entry.prediction = Some((**prediction).clone());
                 entry.times = Some(*times);
                 entry.status = PhotoStatus::Done;

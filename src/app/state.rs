@@ -61,6 +61,8 @@ pub struct AppState {
     pub show_heatmap: bool,
     /// Place names (countries, regions, cities) over the map.
     pub show_labels: bool,
+    /// The 50 % and 90 % credible regions outlined over a result's heatmap.
+    pub show_regions: bool,
     pub granularity: Granularity,
     pub online_layer: OnlineLayer,
     pub side_panel_open: bool,
@@ -112,6 +114,7 @@ impl Default for AppState {
             heatmap_style: HeatmapStyle::default(),
             show_heatmap: true,
             show_labels: true,
+            show_regions: true,
             granularity: Granularity::Middle,
             online_layer: OnlineLayer::Off,
             side_panel_open: true,

@@ -157,12 +157,13 @@ impl GeolensApp {
         }
     }
 
-    /// The smallest zoom at which the world (256 points wide at zoom 0) fills the map, and a
+    /// The smallest zoom at which the world (256 points square at zoom 0) fills the map both
+    /// ways, and a
     /// centre that keeps it filled: zooming or panning further would only show black beyond
     /// the world's edges.
     pub(super) fn keep_world_filling_view(&mut self, map_rect: egui::Rect) {
         let view = (f64::from(map_rect.width()), f64::from(map_rect.height()));
-        let min_zoom = (view.0 / 256.0).log2().max(0.0);
+        let min_zoom = (view.0.max(view.1) / 256.0).log2().max(0.0);
         if self.state.map_memory.zoom() < min_zoom {
             let _ = self.state.map_memory.set_zoom(min_zoom);
         }

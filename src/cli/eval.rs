@@ -6,7 +6,10 @@ use std::path::{Path, PathBuf};
 use super::CliError;
 use super::photos::{load_predictor, run_photos};
 use super::progress::Progress;
-use crate::eval::{AccuracySummary, DatasetRow, read_dataset, summarize};
+use crate::eval::{
+    AccuracySummary, DatasetRow, TercileSummary, read_dataset, summarize,
+    summarize_by_localizability,
+};
 use crate::geo::distance::{geoguessr_points, haversine_km};
 use crate::model::backend::BackendChoice;
 
@@ -25,6 +28,8 @@ pub struct EvalOptions {
 #[derive(Debug, Clone)]
 pub struct EvalReport {
     pub summary: Option<AccuracySummary>,
+    /// The same, for the least sure, middle and most sure third of the photos.
+    pub by_localizability: Vec<TercileSummary>,
     pub listed: usize,
     pub failed: usize,
     pub results_path: PathBuf,
@@ -50,6 +55,32 @@ impl std::fmt::Display for EvalReport {
                 s.mean_geoguessr_points
             )?;
         }
+        if !self.by_localizability.is_empty() {
+            writeln!(
+                f,
+                "by localizability (how peaked the answer was), % within:"
+            )?;
+            write!(
+                f,
+                "{:>12}  {:>13}  {:>6}",
+                "tercile", "localizability", "photos"
+            )?;
+            for km in crate::geo::distance::ACCURACY_THRESHOLDS_KM {
+                write!(f, "  {:>7}", format!("{km} km"))?;
+            }
+            writeln!(f)?;
+            for t in &self.by_localizability {
+                write!(
+                    f,
+                    "{:>12}  {:>6.3}-{:<6.3}  {:>6}",
+                    t.label, t.localizability.0, t.localizability.1, t.summary.evaluated
+                )?;
+                for (_, share) in &t.summary.within {
+                    write!(f, "  {:>6.1}%", share * 100.0)?;
+                }
+                writeln!(f)?;
+            }
+        }
         write!(f, "per-photo results: {}", self.results_path.display())
     }
 }
@@ -63,7 +94,7 @@ fn default_results_path(dataset: &Path) -> PathBuf {
 }
 
 /// The per-photo results CSV's columns.
-const RESULT_COLUMNS: [&str; 8] = [
+const RESULT_COLUMNS: [&str; 9] = [
     "path",
     "true_lat_deg",
     "true_lon_deg",
@@ -71,18 +102,20 @@ const RESULT_COLUMNS: [&str; 8] = [
     "guess_lon_deg",
     "error_km",
     "geoguessr_points",
+    "localizability",
     "error",
 ];
 
 /// One row of the results CSV: the guess and its error, or the reason there is none.
-fn result_record(row: &DatasetRow, guess: Option<(f64, f64, f64)>, error: String) -> [String; 8] {
+fn result_record(row: &DatasetRow, guess: Option<Guess>, error: String) -> [String; 9] {
     let t = row.truth;
-    let (lat, lon, km, points) = match guess {
-        Some((lat, lon, km)) => (
-            lat.to_string(),
-            lon.to_string(),
-            format!("{km:.3}"),
-            format!("{:.1}", geoguessr_points(km)),
+    let (lat, lon, km, points, localizability) = match guess {
+        Some(g) => (
+            g.lat_deg.to_string(),
+            g.lon_deg.to_string(),
+            format!("{:.3}", g.error_km),
+            format!("{:.1}", geoguessr_points(g.error_km)),
+            format!("{:.4}", g.localizability),
         ),
         None => Default::default(),
     };
@@ -94,8 +127,18 @@ fn result_record(row: &DatasetRow, guess: Option<(f64, f64, f64)>, error: String
         lon,
         km,
         points,
+        localizability,
         error,
     ]
+}
+
+/// The model's answer for one benchmark photo.
+#[derive(Debug, Clone, Copy)]
+struct Guess {
+    lat_deg: f64,
+    lon_deg: f64,
+    error_km: f64,
+    localizability: f64,
 }
 
 /// Runs the benchmark. Refuses to overwrite an existing results file unless `force`.
@@ -118,7 +161,8 @@ pub fn eval(options: &EvalOptions) -> Result<EvalReport, CliError> {
     crate::files::check_output(&results_path, options.force)?;
     let predictor = load_predictor(options.model_dir.as_deref(), options.backend)?;
     let photos: Vec<PathBuf> = rows.iter().map(|r| options.images.join(&r.path)).collect();
-    let mut errors_km = Vec::with_capacity(rows.len());
+    // (localizability, error) of every photo the model answered.
+    let mut answered: Vec<(f64, f64)> = Vec::with_capacity(rows.len());
     let mut failed = 0;
     crate::files::write_output(&results_path, options.force, |out| {
         let mut csv = csv::Writer::from_writer(out);
@@ -127,15 +171,24 @@ pub fn eval(options: &EvalOptions) -> Result<EvalReport, CliError> {
         let mut write_failure = None;
         run_photos(&predictor, &photos, |i, outcome| {
             let row = &rows[i];
-            let guess = outcome
-                .result
-                .and_then(|p| p.best_guess().ok_or_else(|| "no prediction".to_string()));
+            let guess = outcome.result.and_then(|p| {
+                let g = p.best_guess().ok_or_else(|| "no prediction".to_string())?;
+                Ok(Guess {
+                    lat_deg: g.lat_deg,
+                    lon_deg: g.lon_deg,
+                    error_km: haversine_km(
+                        row.truth.lat_deg,
+                        row.truth.lon_deg,
+                        g.lat_deg,
+                        g.lon_deg,
+                    ),
+                    localizability: p.localizability(),
+                })
+            });
             let record = match guess {
                 Ok(g) => {
-                    let km =
-                        haversine_km(row.truth.lat_deg, row.truth.lon_deg, g.lat_deg, g.lon_deg);
-                    errors_km.push(km);
-                    result_record(row, Some((g.lat_deg, g.lon_deg, km)), String::new())
+                    answered.push((g.localizability, g.error_km));
+                    result_record(row, Some(g), String::new())
                 }
                 Err(message) => {
                     failed += 1;
@@ -156,8 +209,10 @@ pub fn eval(options: &EvalOptions) -> Result<EvalReport, CliError> {
             None => csv.flush(),
         }
     })?;
+    let errors_km: Vec<f64> = answered.iter().map(|a| a.1).collect();
     Ok(EvalReport {
         summary: summarize(&errors_km),
+        by_localizability: summarize_by_localizability(&answered),
         listed: rows.len(),
         failed,
         results_path,

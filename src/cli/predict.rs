@@ -13,7 +13,7 @@ use crate::geo::distance::haversine_km;
 use crate::geo::geocells::Granularity;
 use crate::model::backend::BackendChoice;
 use crate::photo::exif::PhotoFacts;
-use crate::predict::{PlaceGuess, PointGuess};
+use crate::predict::{CREDIBLE_MASSES, CredibleRegion, PlaceGuess, PointGuess};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutputFormat {
@@ -43,6 +43,10 @@ pub struct PhotoReport {
     /// Great-circle distance from the EXIF position to the best guess.
     pub exif_distance_km: Option<f64>,
     pub places: Vec<RankedPlace>,
+    /// The 50 % and 90 % credible regions at the report's granularity.
+    pub credible_regions: Vec<CredibleRegion>,
+    /// How peaked the answer is: 0 (spread evenly over the gallery) to 1 (one point).
+    pub localizability: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -81,6 +85,8 @@ impl PhotoReport {
                     best_guess,
                     exif_distance_km,
                     places,
+                    credible_regions: prediction.credible_regions(granularity, &CREDIBLE_MASSES),
+                    localizability: Some(prediction.localizability()),
                 }
             }
             Err(error) => Self {
@@ -90,6 +96,8 @@ impl PhotoReport {
                 best_guess: None,
                 exif_distance_km: None,
                 places: Vec::new(),
+                credible_regions: Vec::new(),
+                localizability: None,
             },
         }
     }
@@ -129,6 +137,15 @@ pub fn table_block(report: &PhotoReport, out: &mut impl Write) -> std::io::Resul
             g.lat_deg, g.lon_deg, g.probability
         )?;
     }
+    for region in &report.credible_regions {
+        writeln!(out, "  {}", super::printable(&region.describe()))?;
+    }
+    if let Some(l) = report.localizability {
+        writeln!(
+            out,
+            "  localizability {l:.3} (0 spread evenly, 1 one point)"
+        )?;
+    }
     let name_width = report
         .places
         .iter()
@@ -155,7 +172,7 @@ pub fn table_block(report: &PhotoReport, out: &mut impl Write) -> std::io::Resul
     Ok(())
 }
 
-const CSV_HEADER: [&str; 14] = [
+const CSV_HEADER: [&str; 21] = [
     "path",
     "rank",
     "probability",
@@ -169,6 +186,13 @@ const CSV_HEADER: [&str; 14] = [
     "exif_lat_deg",
     "exif_lon_deg",
     "exif_distance_km",
+    "localizability",
+    "region50_cells",
+    "region50_area_km2",
+    "region50_places",
+    "region90_cells",
+    "region90_area_km2",
+    "region90_places",
     "error",
 ];
 
@@ -189,8 +213,16 @@ fn csv_rows(report: &PhotoReport) -> Vec<Vec<String>> {
             opt(report.exif.gps.map(|g| g.lat_deg)),
             opt(report.exif.gps.map(|g| g.lon_deg)),
             opt(report.exif_distance_km),
-            report.error.clone().unwrap_or_default(),
+            opt(report.localizability),
         ]
+        .into_iter()
+        .chain(
+            CREDIBLE_MASSES
+                .iter()
+                .flat_map(|&mass| region_fields(report, mass)),
+        )
+        .chain([report.error.clone().unwrap_or_default()])
+        .collect()
     };
     if report.places.is_empty() {
         return vec![shared(String::new(), None)];
@@ -200,6 +232,19 @@ fn csv_rows(report: &PhotoReport) -> Vec<Vec<String>> {
         .iter()
         .map(|p| shared(p.rank.to_string(), Some(&p.place)))
         .collect()
+}
+
+/// A credible region's cells, area and countries (`;`-separated) as CSV fields; empty fields
+/// for a photo without one.
+fn region_fields(report: &PhotoReport, mass: f64) -> [String; 3] {
+    match report.credible_regions.iter().find(|r| r.mass == mass) {
+        Some(r) => [
+            r.cells.to_string(),
+            format!("{:.0}", r.area_km2),
+            r.places.join(";"),
+        ],
+        None => Default::default(),
+    }
 }
 
 /// Writes reports as they come: a table block per photo, CSV rows (one per photo and place;

@@ -80,7 +80,7 @@ fn densified_unwrapped_ring(cell: CellID) -> LonLatRing {
 }
 
 /// Spherical linear interpolation between two unit vectors.
-fn slerp(a: &Point, b: &Point, t: f64) -> Point {
+pub(super) fn slerp(a: &Point, b: &Point, t: f64) -> Point {
     let (a, b) = (&a.0, &b.0);
     let dot = (a.x * b.x + a.y * b.y + a.z * b.z).clamp(-1.0, 1.0);
     let omega = dot.acos();

@@ -8,6 +8,7 @@ pub mod latlon;
 pub mod mercator;
 pub mod partition;
 pub mod place_names;
+pub mod region_outline;
 
 use std::path::PathBuf;
 

@@ -7,4 +7,5 @@ pub mod heatmap;
 pub mod labels;
 pub mod markers;
 pub mod online;
+pub mod regions;
 pub mod tile_pack;

@@ -2,6 +2,10 @@
 //! for every geocell at each granularity, and the most likely gallery points as point guesses.
 //! The one call the CLI, the GUI and the game all use.
 
+pub mod certainty;
+
+pub use certainty::{CREDIBLE_MASSES, CredibleRegion};
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
@@ -148,6 +152,25 @@ impl Prediction {
                 center: cells[i].mean,
             })
             .collect()
+    }
+
+    /// The smallest sets of cells of a granularity holding each of `masses` of the probability.
+    pub fn credible_regions(
+        &self,
+        granularity: Granularity,
+        masses: &[f64],
+    ) -> Vec<CredibleRegion> {
+        let probabilities = self.cell_probabilities(granularity);
+        let cells = self.index.cells(granularity);
+        masses
+            .iter()
+            .map(|&mass| certainty::credible_region(&probabilities, cells, mass))
+            .collect()
+    }
+
+    /// How peaked the answer is, from 0 (the same on every gallery point) to 1 (one point).
+    pub fn localizability(&self) -> f64 {
+        certainty::localizability(&self.point_probabilities)
     }
 
     /// Each geocell's probability: the sum over the gallery points inside it.

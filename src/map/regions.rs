@@ -1,0 +1,64 @@
+//! Credible regions on the map: the outline of the smallest set of cells holding 50 % and
+//! 90 % of the probability, drawn over the heatmap by a walkers [`Plugin`].
+
+use egui::{Color32, Response, Stroke, Ui};
+use walkers::{MapMemory, Plugin, Projector};
+
+use super::heatmap::ScreenTransform;
+use crate::geo::mercator::WorldPoint;
+
+/// One region's outline, ready to draw.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RegionOutline {
+    /// The share of the probability the region holds (0.5, 0.9).
+    pub mass: f64,
+    pub segments: Vec<(WorldPoint, WorldPoint)>,
+}
+
+impl RegionOutline {
+    /// The outline of the cells of a credible region.
+    pub fn of(region: &crate::predict::CredibleRegion) -> Self {
+        Self {
+            mass: region.mass,
+            segments: crate::geo::region_outline::outline_segments(&region.cell_ids),
+        }
+    }
+}
+
+/// The line a region is drawn with: the core region bold, wider ones finer.
+pub fn region_stroke(mass: f64) -> Stroke {
+    if mass <= 0.5 {
+        Stroke::new(2.5, Color32::WHITE)
+    } else {
+        Stroke::new(1.5, Color32::from_rgb(255, 220, 120))
+    }
+}
+
+/// Draws credible-region outlines.
+pub struct RegionsPlugin<'a> {
+    pub outlines: &'a [RegionOutline],
+}
+
+impl Plugin for RegionsPlugin<'_> {
+    fn run(self: Box<Self>, ui: &mut Ui, _: &Response, projector: &Projector, _: &MapMemory) {
+        let view = ScreenTransform::from_projector(projector);
+        let clip = projector.clip_rect();
+        let painter = ui.painter_at(clip);
+        let shadow = Stroke::new(0.0, Color32::from_black_alpha(160));
+        // Widest first, so the core region is drawn on top.
+        let mut outlines: Vec<&RegionOutline> = self.outlines.iter().collect();
+        outlines.sort_by(|a, b| b.mass.total_cmp(&a.mass));
+        for outline in outlines {
+            let stroke = region_stroke(outline.mass);
+            let under = Stroke::new(stroke.width + 2.0, shadow.color);
+            for (a, b) in &outline.segments {
+                let (p, q) = (view.screen_from_world(*a), view.screen_from_world(*b));
+                if !clip.intersects(egui::Rect::from_two_pos(p, q)) {
+                    continue;
+                }
+                painter.line_segment([p, q], under);
+                painter.line_segment([p, q], stroke);
+            }
+        }
+    }
+}
