@@ -355,6 +355,17 @@ pub fn png_with_icc_profile_of(profile_bytes: u64) -> Vec<u8> {
 /// A big-endian TIFF/EXIF block with Make, Model, DateTimeOriginal and GPS
 /// (`lat`/`lon` as degrees, minutes, seconds with their N/S/E/W references).
 pub fn exif_block(lat: (u32, u32, u32, u8), lon: (u32, u32, u32, u8), taken_at: &str) -> Vec<u8> {
+    exif_block_with_offset(lat, lon, taken_at, None)
+}
+
+/// [`exif_block`] with `OffsetTimeOriginal` (the camera clock's UTC offset, e.g. "+09:00")
+/// in the Exif IFD when `utc_offset` is given.
+pub fn exif_block_with_offset(
+    lat: (u32, u32, u32, u8),
+    lon: (u32, u32, u32, u8),
+    taken_at: &str,
+    utc_offset: Option<&str>,
+) -> Vec<u8> {
     // Layout: header, IFD0 (Make, Model, ExifIFD pointer, GPS pointer), Exif IFD
     // (DateTimeOriginal), GPS IFD (4 entries), then the out-of-line values.
     let make = b"Canon\0";
@@ -364,7 +375,8 @@ pub fn exif_block(lat: (u32, u32, u32, u8), lon: (u32, u32, u32, u8), taken_at: 
     let ifd0_at = 8u32;
     let ifd0_len = 2 + 4 * 12 + 4;
     let exif_at = ifd0_at + ifd0_len;
-    let exif_len = 2 + 12 + 4;
+    let exif_entries = 1 + u32::from(utc_offset.is_some());
+    let exif_len = 2 + 12 * exif_entries + 4;
     let gps_at = exif_at + exif_len;
     let gps_len = 2 + 4 * 12 + 4;
     let data_at = gps_at + gps_len;
@@ -380,6 +392,8 @@ pub fn exif_block(lat: (u32, u32, u32, u8), lon: (u32, u32, u32, u8), taken_at: 
     let make_at = place(make);
     let model_at = place(model);
     let date_at = place(&date);
+    let offset = utc_offset.map(|o| [o.as_bytes(), b"\0"].concat());
+    let offset_at = offset.as_deref().map(&mut place);
     let rationals = |(d, m, s, _): (u32, u32, u32, u8)| -> Vec<u8> {
         [(d, 1u32), (m, 1), (s, 100)]
             .iter()
@@ -406,8 +420,11 @@ pub fn exif_block(lat: (u32, u32, u32, u8), lon: (u32, u32, u32, u8), taken_at: 
     out.extend(entry(0x8769, 4, 1, exif_at));
     out.extend(entry(0x8825, 4, 1, gps_at));
     out.extend_from_slice(&0u32.to_be_bytes());
-    out.extend_from_slice(&1u16.to_be_bytes());
+    out.extend_from_slice(&(exif_entries as u16).to_be_bytes());
     out.extend(entry(0x9003, 2, date.len() as u32, date_at));
+    if let (Some(offset), Some(at)) = (&offset, offset_at) {
+        out.extend(entry(0x9011, 2, offset.len() as u32, at));
+    }
     out.extend_from_slice(&0u32.to_be_bytes());
     out.extend_from_slice(&4u16.to_be_bytes());
     out.extend(entry(0x0001, 2, 2, inline_ascii(lat.3)));

@@ -18,11 +18,17 @@ pub struct PhotoFacts {
     pub taken_at: Option<String>,
     /// Make and model, e.g. "Apple iPhone 12".
     pub camera: Option<String>,
+    /// The camera clock's offset from UTC as written (`OffsetTimeOriginal`, else `OffsetTime`),
+    /// e.g. "+09:00"; checked where it is used.
+    pub utc_offset: Option<String>,
 }
 
 impl PhotoFacts {
     pub fn is_empty(&self) -> bool {
-        self.gps.is_none() && self.taken_at.is_none() && self.camera.is_none()
+        self.gps.is_none()
+            && self.taken_at.is_none()
+            && self.camera.is_none()
+            && self.utc_offset.is_none()
     }
 }
 
@@ -93,6 +99,7 @@ fn facts_of(e: &exif::Exif) -> PhotoFacts {
         gps: gps_of(e),
         taken_at: text(Tag::DateTimeOriginal).or_else(|| text(Tag::DateTime)),
         camera,
+        utc_offset: text(Tag::OffsetTimeOriginal).or_else(|| text(Tag::OffsetTime)),
     }
 }
 

@@ -3,8 +3,10 @@
 //! The one call the CLI, the GUI and the game all use.
 
 pub mod certainty;
+pub mod clock;
 
 pub use certainty::{CREDIBLE_MASSES, CredibleRegion};
+pub use clock::ClockClue;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -27,6 +29,7 @@ use crate::model::device_io::{read_floats, rows_per_buffer, wait_for, without_pa
 use crate::model::geoclip::gallery::{self, CacheOutcome, GALLERY_FILE, GalleryEmbeddings};
 use crate::model::geoclip::scoring::{GalleryMatrix, top_k};
 use crate::model::geoclip::weights::{GeoclipHeads, default_model_dir, load_heads};
+use crate::photo::exif::PhotoFacts;
 use crate::photo::preprocess::clip_pixels;
 use crate::scores::CellScore;
 
@@ -35,6 +38,8 @@ use crate::scores::CellScore;
 pub struct GalleryIndex {
     pub points: Vec<LatLonDeg>,
     levels: Vec<(Granularity, GeoCells, Vec<Option<u32>>)>,
+    /// Each point's time zone, looked up on first use (for the clock prior).
+    zones: std::sync::OnceLock<clock::ZoneIndex>,
 }
 
 impl GalleryIndex {
@@ -51,7 +56,11 @@ impl GalleryIndex {
                 Ok((granularity, cells, index))
             })
             .collect::<Result<_, GeoError>>()?;
-        Ok(Self { points, levels })
+        Ok(Self {
+            points,
+            levels,
+            zones: std::sync::OnceLock::new(),
+        })
     }
 
     fn level(&self, granularity: Granularity) -> (&GeoCells, &[Option<u32>]) {
@@ -65,6 +74,36 @@ impl GalleryIndex {
 
     pub fn cells(&self, granularity: Granularity) -> &GeoCells {
         self.level(granularity).0
+    }
+
+    /// Every point's time zone (looked up once, about 0.1 s for the 100k points).
+    pub fn zones(&self) -> &clock::ZoneIndex {
+        self.zones
+            .get_or_init(|| clock::ZoneIndex::new(&self.points))
+    }
+
+    /// The cells of a granularity where most gallery points are `inside` (one flag a point).
+    pub fn cells_mostly(
+        &self,
+        granularity: Granularity,
+        inside: &[bool],
+    ) -> Vec<s2::cellid::CellID> {
+        let (cells, index) = self.level(granularity);
+        let mut counts = vec![(0u32, 0u32); cells.cells().len()];
+        for (cell, inside) in index.iter().zip(inside) {
+            if let Some(i) = cell {
+                let c = &mut counts[*i as usize];
+                c.0 += u32::from(*inside);
+                c.1 += 1;
+            }
+        }
+        cells
+            .cells()
+            .iter()
+            .zip(counts)
+            .filter(|(_, (inside, all))| 2 * inside > *all)
+            .map(|(c, _)| c.cell)
+            .collect()
     }
 }
 
@@ -96,6 +135,16 @@ pub struct CellProbabilities {
     pub scores: Vec<CellScore>,
     /// Probability mass the model put on gallery points in no kept cell (before renormalising).
     pub uncovered: f64,
+}
+
+/// What the photo's clock made of an answer.
+#[derive(Debug, Clone)]
+pub struct ClockAnswer {
+    pub clue: ClockClue,
+    /// The answer with the clock as a prior.
+    pub prediction: Prediction,
+    /// For each gallery point, whether its time zone kept the camera's offset.
+    pub inside: Vec<bool>,
 }
 
 /// The model's answer for one photo: a probability for each gallery point.
@@ -152,6 +201,46 @@ impl Prediction {
                 center: cells[i].mean,
             })
             .collect()
+    }
+
+    /// The answer with the photo's clock as a prior (points outside the time zones that kept
+    /// the camera's UTC offset on the capture date scaled down, see [`clock`]), with what the
+    /// clock said. `Ok(None)` when EXIF has no clock offset; `Err` with a note when it cannot
+    /// be read (the plain answer stands).
+    pub fn clock_answer(&self, facts: &PhotoFacts) -> Result<Option<ClockAnswer>, String> {
+        let Some(camera) = clock::camera_clock(facts)? else {
+            return Ok(None);
+        };
+        let zones = self.index.zones();
+        let inside = zones.points_matching(&camera);
+        let mut point_probabilities = self.point_probabilities.clone();
+        let mass_in_zones = clock::apply_clock_prior(&mut point_probabilities, &inside);
+        let agrees_with_gps = facts
+            .gps
+            .and_then(|g| camera.matches_zone(clock::zone_at(g)));
+        Ok(Some(ClockAnswer {
+            clue: ClockClue {
+                clock: camera.describe(),
+                matching_zones: zones.matching_zones(&camera),
+                mass_in_zones,
+                applied: false,
+                agrees_with_gps,
+            },
+            prediction: Prediction {
+                index: self.index.clone(),
+                point_probabilities,
+            },
+            inside,
+        }))
+    }
+
+    /// The cells of a granularity where most gallery points are flagged `inside`.
+    pub fn cells_mostly(
+        &self,
+        granularity: Granularity,
+        inside: &[bool],
+    ) -> Vec<s2::cellid::CellID> {
+        self.index.cells_mostly(granularity, inside)
     }
 
     /// The smallest sets of cells of a granularity holding each of `masses` of the probability.
