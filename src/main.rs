@@ -80,6 +80,13 @@ impl From<Towers> for geolens::cli::aerial::TowerChoice {
     }
 }
 
+/// Whether the photo's clock (EXIF capture time and UTC offset) weighs the answer.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum OnOff {
+    On,
+    Off,
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum Format {
     Table,
@@ -160,6 +167,10 @@ enum Command {
         level: Level,
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
+        /// Weigh the answer by the photo's own clock: gallery points outside the time zones
+        /// that kept its EXIF UTC offset on its capture date count for a twentieth.
+        #[arg(long, value_enum, default_value = "on")]
+        clock_prior: OnOff,
     },
     /// Accuracy on a benchmark: a CSV of `path,lat,lon` (im2gps / im2gps3k layout) and the
     /// folder its paths are relative to.
@@ -173,6 +184,10 @@ enum Command {
         /// Overwrite an existing results file.
         #[arg(long)]
         force: bool,
+        /// Weigh answers by the photos' clocks (off by default, so benchmarks compare with
+        /// the literature's).
+        #[arg(long, value_enum, default_value = "off")]
+        clock_prior: OnOff,
     },
     /// Aerial tiles around the photo's most likely places, ranked against it (Where-CNN's
     /// ground-to-aerial matching). Tiles from a folder (ZOOM/X/Y.jpg) or, opt-in, online.
@@ -407,6 +422,7 @@ fn run() -> Result<Exit> {
             top,
             level,
             format,
+            clock_prior,
         }) => {
             let options = geolens::cli::predict::PredictOptions {
                 paths,
@@ -419,6 +435,7 @@ fn run() -> Result<Exit> {
                 },
                 model_dir,
                 backend,
+                clock_prior: clock_prior == OnOff::On,
             };
             let failed = geolens::cli::predict::predict(&options, &mut std::io::stdout().lock())?;
             Ok(if failed > 0 { Exit::Partial } else { Exit::Ok })
@@ -428,6 +445,7 @@ fn run() -> Result<Exit> {
             images,
             results,
             force,
+            clock_prior,
         }) => {
             let report = geolens::cli::eval::eval(&geolens::cli::eval::EvalOptions {
                 dataset,
@@ -436,6 +454,7 @@ fn run() -> Result<Exit> {
                 force,
                 model_dir,
                 backend,
+                clock_prior: clock_prior == OnOff::On,
             })?;
             out!("{report}");
             Ok(if report.failed > 0 {

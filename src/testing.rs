@@ -393,7 +393,11 @@ pub fn exif_block_with_offset(
     let model_at = place(model);
     let date_at = place(&date);
     let offset = utc_offset.map(|o| [o.as_bytes(), b"\0"].concat());
-    let offset_at = offset.as_deref().map(&mut place);
+    // Four bytes or fewer sit in the entry itself, as TIFF says; longer ones out of line.
+    let offset_at = offset.as_deref().map(|o| match o.len() {
+        0..=4 => u32::from_be_bytes([0, 1, 2, 3].map(|i| o.get(i).copied().unwrap_or(0))),
+        _ => place(o),
+    });
     let rationals = |(d, m, s, _): (u32, u32, u32, u8)| -> Vec<u8> {
         [(d, 1u32), (m, 1), (s, 100)]
             .iter()

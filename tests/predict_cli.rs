@@ -229,7 +229,8 @@ fn predict_table_and_csv_agree_and_are_stable() {
     assert_eq!(&headers[0], "path");
     assert_eq!(&headers[13], "localizability");
     assert_eq!(&headers[17], "region90_cells");
-    assert_eq!(&headers[20], "error");
+    assert_eq!(&headers[20], "camera_clock");
+    assert_eq!(&headers[22], "error");
     let records: Vec<csv::StringRecord> = rows.records().map(|r| r.expect("row")).collect();
     assert_eq!(records.len(), 3);
     let ranks: Vec<&str> = records.iter().map(|r| &r[1]).collect();
@@ -541,6 +542,82 @@ fn a_copied_binary_predicts_with_the_data_it_carries() {
     assert!(
         heads.contains("shipped inside geolens")
             && !heads.contains(&format!("{}/models", env!("CARGO_MANIFEST_DIR"))),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_photos_clock_weighs_the_answer_and_is_checked_against_its_gps() {
+    let dir = common::scratch_dir("predict_clock");
+    let rocket = std::fs::read(common::fixture("photos/rocket.jpg")).expect("read");
+    let kyoto = (35, 0, 4104, b'N');
+    let kyoto_lon = (135, 46, 516, b'E');
+    let photo = |name: &str, offset: Option<&str>| {
+        let exif = geolens::testing::exif_block_with_offset(
+            kyoto,
+            kyoto_lon,
+            "2019:04:03 09:30:00",
+            offset,
+        );
+        let path = dir.join(name);
+        std::fs::write(&path, geolens::testing::jpeg_with_exif(&rocket, &exif)).expect("write");
+        path
+    };
+    let tokyo_time = photo("tokyo-time.jpg", Some("+09:00"));
+    let home_time = photo("home-time.jpg", Some("+02:00"));
+    let broken_tag = photo("broken-tag.jpg", Some("+9h"));
+    let no_tag = photo("no-tag.jpg", None);
+    let json = |args: &[&str], path: &Path| -> serde_json::Value {
+        let o = predict(&[&["--format", "json"], args].concat(), &[path]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+        doc["photos"][0].clone()
+    };
+
+    let on = json(&[], &tokyo_time);
+    let clock = &on["clock"];
+    assert_eq!(clock["clock"], "UTC+09:00 on 2019-04-03");
+    assert_eq!(clock["applied"], true);
+    assert_eq!(clock["agrees_with_gps"], true);
+    let zones: Vec<&str> = clock["matching_zones"]
+        .as_array()
+        .expect("zones")
+        .iter()
+        .filter_map(|z| z.as_str())
+        .collect();
+    assert!(
+        zones.contains(&"Asia/Tokyo") && zones.contains(&"Asia/Seoul"),
+        "{zones:?}"
+    );
+    assert!(!zones.contains(&"Europe/Paris"), "{zones:?}");
+    // Off: the same clue, not applied, and a different answer.
+    let off = json(&["--clock-prior", "off"], &tokyo_time);
+    assert_eq!(off["clock"]["applied"], false);
+    assert_ne!(on["places"], off["places"], "the prior changed the answer");
+    assert_eq!(off["clock"]["mass_in_zones"], on["clock"]["mass_in_zones"]);
+
+    // A clock left on +02:00 in Kyoto disagrees with the photo's GPS.
+    let home = json(&[], &home_time);
+    assert_eq!(home["clock"]["agrees_with_gps"], false);
+    // A tag that cannot be read: a note, the plain answer, never an error.
+    let broken = json(&[], &broken_tag);
+    assert!(broken["clock"].is_null());
+    assert!(
+        broken["clock_note"]
+            .as_str()
+            .is_some_and(|n| n.contains("+9h")),
+        "{broken}"
+    );
+    assert_eq!(broken["places"], off["places"]);
+    // No tag: nothing said, nothing changed.
+    let plain = json(&[], &no_tag);
+    assert!(plain["clock"].is_null() && plain["clock_note"].is_null());
+    assert_eq!(plain["places"], off["places"]);
+    // The table says it in words.
+    let table = predict(&[], &[&home_time]);
+    let text = stdout(&table);
+    assert!(
+        text.contains("camera clock: UTC+02:00 on 2019-04-03") && text.contains("DISAGREES"),
         "{text}"
     );
 }

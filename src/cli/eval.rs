@@ -22,6 +22,8 @@ pub struct EvalOptions {
     pub force: bool,
     pub model_dir: Option<PathBuf>,
     pub backend: BackendChoice,
+    /// Weigh each answer by the photo's clock (off by default: benchmarks stay comparable).
+    pub clock_prior: bool,
 }
 
 /// What `eval` found, for printing.
@@ -171,7 +173,13 @@ pub fn eval(options: &EvalOptions) -> Result<EvalReport, CliError> {
         let mut write_failure = None;
         run_photos(&predictor, &photos, |i, outcome| {
             let row = &rows[i];
-            let guess = outcome.result.and_then(|p| {
+            let clock_prior = options.clock_prior;
+            let facts = &outcome.facts;
+            let guess = outcome.result.and_then(|plain| {
+                let p = match plain.clock_answer(facts) {
+                    Ok(Some(answer)) if clock_prior => answer.prediction,
+                    _ => plain,
+                };
                 let g = p.best_guess().ok_or_else(|| "no prediction".to_string())?;
                 Ok(Guess {
                     lat_deg: g.lat_deg,

@@ -13,7 +13,7 @@ use crate::geo::distance::haversine_km;
 use crate::geo::geocells::Granularity;
 use crate::model::backend::BackendChoice;
 use crate::photo::exif::PhotoFacts;
-use crate::predict::{CREDIBLE_MASSES, CredibleRegion, PlaceGuess, PointGuess};
+use crate::predict::{CREDIBLE_MASSES, ClockClue, CredibleRegion, PlaceGuess, PointGuess};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutputFormat {
@@ -30,6 +30,8 @@ pub struct PredictOptions {
     pub format: OutputFormat,
     pub model_dir: Option<PathBuf>,
     pub backend: BackendChoice,
+    /// Weigh each answer by the photo's clock (see [`crate::predict::clock`]).
+    pub clock_prior: bool,
 }
 
 /// One photo in the machine-readable outputs.
@@ -47,6 +49,10 @@ pub struct PhotoReport {
     pub credible_regions: Vec<CredibleRegion>,
     /// How peaked the answer is: 0 (spread evenly over the gallery) to 1 (one point).
     pub localizability: Option<f64>,
+    /// What the photo's clock said (EXIF UTC offset and capture time), when it has one.
+    pub clock: Option<ClockClue>,
+    /// Why the photo's clock could not be used, when it could not.
+    pub clock_note: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -64,10 +70,18 @@ struct JsonOutput<'a> {
 }
 
 impl PhotoReport {
-    pub fn new(outcome: PhotoOutcome, granularity: Granularity, top: usize) -> Self {
+    /// The report of one photo; with `clock_prior`, its answer weighed by its own clock.
+    pub fn new(
+        outcome: PhotoOutcome,
+        granularity: Granularity,
+        top: usize,
+        clock_prior: bool,
+    ) -> Self {
         let path = outcome.path.display().to_string();
         match outcome.result {
-            Ok(prediction) => {
+            Ok(plain) => {
+                let (prediction, clock, clock_note) =
+                    with_clock(plain, &outcome.facts, clock_prior);
                 let best_guess = prediction.best_guess();
                 let exif_distance_km = outcome.facts.gps.zip(best_guess).map(|(gps, guess)| {
                     haversine_km(gps.lat_deg, gps.lon_deg, guess.lat_deg, guess.lon_deg)
@@ -87,6 +101,8 @@ impl PhotoReport {
                     places,
                     credible_regions: prediction.credible_regions(granularity, &CREDIBLE_MASSES),
                     localizability: Some(prediction.localizability()),
+                    clock,
+                    clock_note,
                 }
             }
             Err(error) => Self {
@@ -98,9 +114,60 @@ impl PhotoReport {
                 places: Vec::new(),
                 credible_regions: Vec::new(),
                 localizability: None,
+                clock: None,
+                clock_note: None,
             },
         }
     }
+}
+
+/// The answer to report (weighed by the photo's clock when asked and possible), what the clock
+/// said, and why it could not be used.
+fn with_clock(
+    plain: crate::predict::Prediction,
+    facts: &PhotoFacts,
+    clock_prior: bool,
+) -> (
+    crate::predict::Prediction,
+    Option<ClockClue>,
+    Option<String>,
+) {
+    match plain.clock_answer(facts) {
+        Ok(Some(answer)) if clock_prior => {
+            let clue = ClockClue {
+                applied: true,
+                ..answer.clue
+            };
+            (answer.prediction, Some(clue), None)
+        }
+        Ok(Some(answer)) => (plain, Some(answer.clue), None),
+        Ok(None) => (plain, None, None),
+        Err(note) => (plain, None, Some(note)),
+    }
+}
+
+/// The clock's line in the table.
+fn clock_line(clue: &ClockClue) -> String {
+    let zones = match clue.matching_zones.len() {
+        0 => "no time zone kept that offset".to_string(),
+        1 => format!("kept by {}", clue.matching_zones[0]),
+        n => format!("kept by {n} time zones"),
+    };
+    let applied = if clue.applied {
+        "prior applied"
+    } else {
+        "prior off"
+    };
+    let gps = match clue.agrees_with_gps {
+        Some(true) => "; agrees with the photo's GPS",
+        Some(false) => "; DISAGREES with the photo's GPS (clock not set to local time?)",
+        None => "",
+    };
+    format!(
+        "camera clock: {} ({zones}; {} of the model's own probability there; {applied}){gps}",
+        clue.clock,
+        pct(clue.mass_in_zones)
+    )
 }
 
 fn pct(p: f64) -> String {
@@ -137,6 +204,12 @@ pub fn table_block(report: &PhotoReport, out: &mut impl Write) -> std::io::Resul
             g.lat_deg, g.lon_deg, g.probability
         )?;
     }
+    if let Some(clue) = &report.clock {
+        writeln!(out, "  {}", clock_line(clue))?;
+    }
+    if let Some(note) = &report.clock_note {
+        writeln!(out, "  note: {}", super::printable(note))?;
+    }
     for region in &report.credible_regions {
         writeln!(out, "  {}", super::printable(&region.describe()))?;
     }
@@ -172,7 +245,7 @@ pub fn table_block(report: &PhotoReport, out: &mut impl Write) -> std::io::Resul
     Ok(())
 }
 
-const CSV_HEADER: [&str; 21] = [
+const CSV_HEADER: [&str; 23] = [
     "path",
     "rank",
     "probability",
@@ -193,6 +266,8 @@ const CSV_HEADER: [&str; 21] = [
     "region90_cells",
     "region90_area_km2",
     "region90_places",
+    "camera_clock",
+    "clock_prior",
     "error",
 ];
 
@@ -221,7 +296,19 @@ fn csv_rows(report: &PhotoReport) -> Vec<Vec<String>> {
                 .iter()
                 .flat_map(|&mass| region_fields(report, mass)),
         )
-        .chain([report.error.clone().unwrap_or_default()])
+        .chain([
+            report
+                .clock
+                .as_ref()
+                .map(|c| c.clock.clone())
+                .unwrap_or_default(),
+            match &report.clock {
+                Some(c) if c.applied => "applied".into(),
+                Some(_) => "off".into(),
+                None => String::new(),
+            },
+            report.error.clone().unwrap_or_default(),
+        ])
         .collect()
     };
     if report.places.is_empty() {
@@ -330,7 +417,12 @@ pub fn predict(options: &PredictOptions, out: &mut impl Write) -> Result<usize, 
                 super::printable(&outcome.path.to_string_lossy())
             ));
         }
-        let report = PhotoReport::new(outcome, options.granularity, options.top);
+        let report = PhotoReport::new(
+            outcome,
+            options.granularity,
+            options.top,
+            options.clock_prior,
+        );
         if let Some(e) = &report.error {
             failed += 1;
             bar.println(&format!("geolens: error: {}", super::printable(e)));
