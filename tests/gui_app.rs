@@ -735,3 +735,68 @@ fn a_file_dialog_that_cannot_open_says_so_and_offers_a_path_field() {
     h.step();
     assert_eq!(h.state().photos().entries().len(), 1);
 }
+
+#[test]
+fn the_photos_clock_is_outlined_and_weighs_the_answer_on_request() {
+    common::warm_gallery_cache();
+    let dir = common::scratch_dir("gui_clock");
+    let rocket = std::fs::read(common::fixture("photos/rocket.jpg")).expect("read");
+    let exif = geolens::testing::exif_block_with_offset(
+        (35, 0, 4104, b'N'),
+        (135, 46, 516, b'E'),
+        "2019:04:03 09:30:00",
+        Some("+09:00"),
+    );
+    let photo = dir.join("kyoto-clock.jpg");
+    std::fs::write(&photo, geolens::testing::jpeg_with_exif(&rocket, &exif)).expect("write");
+    let mut h = harness(options(Mode::Explore, &dir.join("history.jsonl")));
+    drop_file(&mut h, photo);
+    step_until(&mut h, "a prediction", |app| {
+        app.photos()
+            .selected()
+            .is_some_and(|p| p.prediction.is_some())
+    });
+    h.step();
+    h.get_by_label("Camera clock");
+    h.get_by_label_contains("kept that time");
+    h.get_by_label("It agrees with the photo's GPS.");
+    h.get_by_label_contains("camera clock says UTC+09:00 on 2019-04-03: outlined");
+    let (_, _, outlines) = h.state().region_outlines().expect("outlines");
+    assert_eq!(
+        outlines.len(),
+        3,
+        "the clock's area and two credible regions"
+    );
+    let plain = h
+        .state()
+        .photos()
+        .selected()
+        .and_then(|p| p.best_guess)
+        .expect("guess");
+
+    h.get_by_label("Weigh the answer by it").click();
+    h.step();
+    h.step();
+    assert!(h.state().state().clock_prior);
+    let weighed = h
+        .state()
+        .photos()
+        .selected()
+        .and_then(|p| p.best_guess)
+        .expect("guess");
+    assert_ne!(
+        plain.probability, weighed.probability,
+        "the prior changed the answer"
+    );
+    // One click away: the model's own answer again.
+    h.get_by_label("Weigh the answer by it").click();
+    h.step();
+    h.step();
+    let back = h
+        .state()
+        .photos()
+        .selected()
+        .and_then(|p| p.best_guess)
+        .expect("guess");
+    assert_eq!(back, plain);
+}

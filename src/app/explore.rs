@@ -435,45 +435,7 @@ impl GeolensApp {
             .on_hover_text(super::BEST_GUESS_HINT);
         }
         self.certainty_ui(ui);
-    }
-
-    /// How sure the answer is: the credible regions in words and the localizability.
-    fn certainty_ui(&mut self, ui: &mut Ui) {
-        let Some(photo) = self.photos.selected() else {
-            return;
-        };
-        let regions = self
-            .photos
-            .selected_regions(self.state.granularity)
-            .map(<[_]>::to_vec)
-            .unwrap_or_default();
-        let localizability = photo.localizability;
-        ui.separator();
-        ui.label(RichText::new("How sure").strong()).on_hover_text(
-            "The smallest sets of cells holding half and nine tenths of the probability: \
-             the smaller, the surer the model.",
-        );
-        for region in &regions {
-            ui.horizontal_wrapped(|ui| {
-                let stroke = crate::map::regions::region_stroke(region.mass);
-                let (rect, _) = ui.allocate_exact_size(egui::vec2(14.0, 10.0), Sense::hover());
-                ui.painter().line_segment(
-                    [rect.left_center(), rect.right_center()],
-                    egui::Stroke::new(stroke.width + 1.0, stroke.color),
-                );
-                ui.label(region.describe());
-            });
-        }
-        if let Some(l) = localizability {
-            ui.label(format!("Localizability {l:.2}")).on_hover_text(
-                "How peaked the answer is over GeoCLIP's 100,000 gallery positions: 0 when \
-                 spread evenly, 1 when all on one.",
-            );
-        }
-        ui.checkbox(
-            &mut self.state.show_regions,
-            "Outline these regions on the map",
-        );
+        self.clock_ui(ui);
     }
 
     /// The heatmap's own top cells (sample layer or a scores file).

@@ -3,6 +3,7 @@
 //! background [`Worker`], and heatmaps, markers and results come from the library.
 
 pub mod aerial;
+mod certainty;
 mod dialog;
 mod explore;
 mod first_run;
@@ -169,7 +170,7 @@ pub struct GeolensApp {
     fitted: Option<view::Fitted>,
     map_rect: Option<egui::Rect>,
     /// Outlines of the credible regions on the map, for (photo, granularity).
-    region_outlines: Option<((PhotoId, Granularity), Vec<RegionOutline>)>,
+    region_outlines: Option<(certainty::OutlineKey, Vec<RegionOutline>)>,
     /// A top place the user picked in the results panel (photo, rank from 0).
     selected_place: Option<(PhotoId, usize)>,
 }
@@ -332,6 +333,7 @@ impl GeolensApp {
             selected_place: None,
             region_outlines: None,
         };
+        app.photos.set_clock_prior(app.state.clock_prior);
         if !options.photos.is_empty() {
             app.open_photos(options.photos.into_iter().map(PhotoSource::File).collect());
         }
@@ -639,33 +641,6 @@ impl GeolensApp {
         (pins, lines)
     }
 
-    /// The credible-region outlines last built for the map (photo, granularity, outlines).
-    pub fn region_outlines(&self) -> Option<(PhotoId, Granularity, &[RegionOutline])> {
-        self.region_outlines
-            .as_ref()
-            .map(|((id, g), o)| (*id, *g, o.as_slice()))
-    }
-
-    /// Builds the outlines of the selected photo's credible regions (once per photo and
-    /// granularity); whether they are to be drawn (shown, in the explorer, with an answer).
-    fn ensure_region_outlines(&mut self) -> bool {
-        if !self.state.show_regions || self.state.mode != Mode::Explore {
-            return false;
-        }
-        let Some(photo) = self.photos.selected_id() else {
-            return false;
-        };
-        let key = (photo, self.state.granularity);
-        if self.region_outlines.as_ref().map(|(k, _)| *k) != Some(key) {
-            let Some(regions) = self.photos.selected_regions(self.state.granularity) else {
-                return false;
-            };
-            let outlines = regions.iter().map(RegionOutline::of).collect();
-            self.region_outlines = Some((key, outlines));
-        }
-        true
-    }
-
     fn map_ui(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
         self.ensure_online_layer(&ctx);
@@ -730,6 +705,7 @@ impl GeolensApp {
         self.zoom_buttons_ui(&ctx, map_rect);
         self.first_run_ui(&ctx, map_rect);
         self.sample_badge_ui(&ctx, map_rect);
+        self.clock_badge_ui(&ctx, map_rect);
         if let Some(at) = clicked {
             self.game.map_clicked(at);
         }

@@ -8,7 +8,8 @@ use image::RgbImage;
 use crate::geo::geocells::Granularity;
 use crate::photo::exif::PhotoFacts;
 use crate::predict::{
-    CREDIBLE_MASSES, CredibleRegion, OcclusionMap, PlaceGuess, PointGuess, Prediction, StageTimes,
+    CREDIBLE_MASSES, ClockAnswer, CredibleRegion, OcclusionMap, PlaceGuess, PointGuess, Prediction,
+    StageTimes,
 };
 use crate::worker::{Event, PhotoId};
 
@@ -33,7 +34,14 @@ pub struct PhotoEntry {
     pub preview: Option<Arc<RgbImage>>,
     pub texture: Option<egui::TextureHandle>,
     pub facts: PhotoFacts,
+    /// The answer shown: the model's own, or weighed by the photo's clock when that is on.
     pub prediction: Option<Prediction>,
+    /// The model's own answer, kept to switch the clock prior on and off.
+    pub plain: Option<Prediction>,
+    /// What the photo's clock says (and the answer weighed by it), when EXIF has one.
+    pub clock: Option<ClockAnswer>,
+    /// Why the photo's clock could not be used.
+    pub clock_note: Option<String>,
     /// Worked out once when the prediction arrives, not every frame: the best point guess
     /// and the top places of each granularity (each a pass over the 100k gallery points).
     pub best_guess: Option<PointGuess>,
@@ -56,9 +64,54 @@ pub struct PhotoQueue {
     /// Photos of the last drop/open, in order: the first one to decode is shown.
     pending_selection: Vec<PhotoId>,
     next_id: PhotoId,
+    /// Whether answers are weighed by their photos' clocks.
+    clock_prior: bool,
+}
+
+impl PhotoEntry {
+    /// Shows the model's own answer, or the one weighed by the photo's clock (when it has one
+    /// and `clock_prior`), working out what the panels show once (each a pass over the 100k
+    /// gallery points).
+    fn show_answer(&mut self, clock_prior: bool) {
+        let chosen = match (&self.clock, clock_prior) {
+            (Some(clock), true) => Some(clock.prediction.clone()),
+            _ => self.plain.clone(),
+        };
+        let Some(prediction) = chosen else {
+            return;
+        };
+        self.best_guess = prediction.best_guess();
+        self.top_places = Granularity::ALL
+            .into_iter()
+            .map(|g| (g, prediction.top_places(g, TOP_PLACES)))
+            .collect();
+        self.regions = Granularity::ALL
+            .into_iter()
+            .map(|g| (g, prediction.credible_regions(g, &CREDIBLE_MASSES)))
+            .collect();
+        self.localizability = Some(prediction.localizability());
+        self.prediction = Some(prediction);
+    }
 }
 
 impl PhotoQueue {
+    /// Weighs answers by their photos' clocks, or not; the photos with a clock are worked out
+    /// again. Returns whether any answer changed.
+    pub fn set_clock_prior(&mut self, on: bool) -> bool {
+        if self.clock_prior == on {
+            return false;
+        }
+        self.clock_prior = on;
+        let mut changed = false;
+        for entry in &mut self.entries {
+            if entry.clock.is_some() && entry.plain.is_some() {
+                entry.show_answer(on);
+                changed = true;
+            }
+        }
+        changed
+    }
+
     /// Adds photos (one drop or one dialog) and returns their ids.
     pub fn add_batch(&mut self, names: Vec<String>) -> Vec<PhotoId> {
         let ids: Vec<PhotoId> = names
@@ -73,6 +126,9 @@ impl PhotoQueue {
                     texture: None,
                     facts: PhotoFacts::default(),
                     prediction: None,
+                    plain: None,
+                    clock: None,
+                    clock_note: None,
                     best_guess: None,
                     top_places: Vec::new(),
                     regions: Vec::new(),
@@ -193,18 +249,15 @@ impl PhotoQueue {
                 prediction,
                 times,
             } => {
+                let clock_prior = self.clock_prior;
                 let entry = self.get_mut(*id)?;
-                entry.best_guess = prediction.best_guess();
-                entry.top_places = Granularity::ALL
-                    .into_iter()
-                    .map(|g| (g, prediction.top_places(g, TOP_PLACES)))
-                    .collect();
-                entry.regions = Granularity::ALL
-                    .into_iter()
-                    .map(|g| (g, prediction.credible_regions(g, &CREDIBLE_MASSES)))
-                    .collect();
-                entry.localizability = Some(prediction.localizability());
-                entry.prediction = Some((**prediction).clone());
+                let plain = (**prediction).clone();
+                match plain.clock_answer(&entry.facts) {
+                    Ok(answer) => entry.clock = answer,
+                    Err(note) => entry.clock_note = Some(note),
+                }
+                entry.plain = Some(plain);
+                entry.show_answer(clock_prior);
                 entry.times = Some(*times);
                 entry.status = PhotoStatus::Done;
                 None

@@ -63,6 +63,10 @@ pub struct AppState {
     pub show_labels: bool,
     /// The 50 % and 90 % credible regions outlined over a result's heatmap.
     pub show_regions: bool,
+    /// The area whose time zones kept the camera clock's offset, outlined.
+    pub show_clock: bool,
+    /// Answers weighed by their photos' clocks.
+    pub clock_prior: bool,
     pub granularity: Granularity,
     pub online_layer: OnlineLayer,
     pub side_panel_open: bool,
@@ -115,6 +119,8 @@ impl Default for AppState {
             show_heatmap: true,
             show_labels: true,
             show_regions: true,
+            show_clock: true,
+            clock_prior: false,
             granularity: Granularity::Middle,
             online_layer: OnlineLayer::Off,
             side_panel_open: true,

@@ -10,17 +10,30 @@ use crate::geo::mercator::WorldPoint;
 /// One region's outline, ready to draw.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RegionOutline {
-    /// The share of the probability the region holds (0.5, 0.9).
-    pub mass: f64,
     pub segments: Vec<(WorldPoint, WorldPoint)>,
+    pub stroke: Stroke,
 }
+
+/// The line of the area whose time zones kept the camera clock's offset.
+pub const CLOCK_STROKE: Stroke = Stroke {
+    width: 2.0,
+    color: Color32::from_rgb(80, 220, 255),
+};
 
 impl RegionOutline {
     /// The outline of the cells of a credible region.
     pub fn of(region: &crate::predict::CredibleRegion) -> Self {
         Self {
-            mass: region.mass,
             segments: crate::geo::region_outline::outline_segments(&region.cell_ids),
+            stroke: region_stroke(region.mass),
+        }
+    }
+
+    /// The outline of the cells that keep the camera clock's time.
+    pub fn clock(cells: &[s2::cellid::CellID]) -> Self {
+        Self {
+            segments: crate::geo::region_outline::outline_segments(cells),
+            stroke: CLOCK_STROKE,
         }
     }
 }
@@ -44,13 +57,11 @@ impl Plugin for RegionsPlugin<'_> {
         let view = ScreenTransform::from_projector(projector);
         let clip = projector.clip_rect();
         let painter = ui.painter_at(clip);
-        let shadow = Stroke::new(0.0, Color32::from_black_alpha(160));
-        // Widest first, so the core region is drawn on top.
-        let mut outlines: Vec<&RegionOutline> = self.outlines.iter().collect();
-        outlines.sort_by(|a, b| b.mass.total_cmp(&a.mass));
-        for outline in outlines {
-            let stroke = region_stroke(outline.mass);
-            let under = Stroke::new(stroke.width + 2.0, shadow.color);
+        let shadow = Color32::from_black_alpha(160);
+        // In the order given: the last is drawn on top.
+        for outline in self.outlines {
+            let stroke = outline.stroke;
+            let under = Stroke::new(stroke.width + 2.0, shadow);
             for (a, b) in &outline.segments {
                 let (p, q) = (view.screen_from_world(*a), view.screen_from_world(*b));
                 if !clip.intersects(egui::Rect::from_two_pos(p, q)) {
