@@ -69,7 +69,7 @@ fn rounded(e: &GalleryEmbeddings, round: impl Fn(f32) -> f32) -> GalleryEmbeddin
 fn main() {
     let device = cpu_device();
     let dir = default_model_dir();
-    println!("{:<56} {:>12}", "case (CPU, ndarray, release)", "ms");
+    println!("{:<56} {:>12}", "case (CPU, flex, release)", "ms");
     let t = Instant::now();
     let heads = load_heads(&dir, &device).expect("shipped GeoCLIP records");
     row("load heads (41.7 MB safetensors)", ms(t));

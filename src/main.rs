@@ -43,6 +43,9 @@ struct ModelArgs {
     /// instead of where `geolens models fetch` puts them.
     #[arg(long, value_name = "DIR", global = true)]
     model_dir: Option<PathBuf>,
+    /// Threads for the model on the CPU (default: every core).
+    #[arg(long, value_name = "N", global = true, value_parser = clap::value_parser!(u16).range(1..=256))]
+    threads: Option<u16>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -408,6 +411,7 @@ enum Exit {
 
 fn run() -> Result<Exit> {
     let cli = Cli::parse();
+    geolens::model::backend::set_cpu_threads(cli.model.threads.map(usize::from));
     let backend: BackendChoice = cli.model.backend.into();
     let model_dir = cli.model.model_dir;
     match cli.command {

@@ -1,0 +1,43 @@
+//! geolens's CLIP image embeddings for photos, one JSON line each, with the tower's time: the
+//! geolens side of the reference comparison in `tools/reference/` (cosine against PyTorch's
+//! embeddings of the same tower, speed at the same thread count).
+//!
+//! ```text
+//! cargo run --release --example clip_embed -- TOWER_DIR PHOTO... [--threads N]
+//! ```
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+fn main() -> anyhow::Result<()> {
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let threads = args.iter().position(|a| a == "--threads").and_then(|i| {
+        let n = args.get(i + 1).and_then(|n| n.parse().ok());
+        args.drain(i..(i + 2).min(args.len()));
+        n
+    });
+    let threads = geolens::model::backend::set_cpu_threads(threads);
+    let Some((tower, photos)) = args.split_first() else {
+        anyhow::bail!("usage: clip_embed TOWER_DIR PHOTO... [--threads N]");
+    };
+    let mut dirs = geolens::predict::ModelDirs::new(Some(&PathBuf::from(tower)))?;
+    dirs.gallery_cache = None;
+    let device = geolens::model::backend::cpu_device();
+    let started = Instant::now();
+    let predictor = geolens::predict::Predictor::load(&dirs, &device, |_| {})?;
+    eprintln!(
+        "loaded in {:.1} s, {threads} threads",
+        started.elapsed().as_secs_f64()
+    );
+    for photo in photos {
+        let image = geolens::photo::decode::decode_photo(std::path::Path::new(photo))?;
+        let start = Instant::now();
+        let embedding = predictor.clip_embeddings(&[&image], 1)?.remove(0);
+        let ms = start.elapsed().as_secs_f64() * 1e3;
+        println!(
+            "{}",
+            serde_json::json!({ "photo": photo, "ms": ms, "embedding": embedding })
+        );
+    }
+    Ok(())
+}
