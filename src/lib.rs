@@ -18,6 +18,7 @@ pub mod photo;
 pub mod predict;
 pub mod scores;
 pub mod shipped;
+pub mod sidecar;
 #[doc(hidden)]
 pub mod testing;
 pub mod worker;

@@ -83,6 +83,21 @@ impl From<Towers> for geolens::cli::aerial::TowerChoice {
     }
 }
 
+/// How sidecars are named.
+#[derive(Clone, Copy, ValueEnum)]
+enum XmpNaming {
+    Digikam,
+    Darktable,
+}
+
+/// A probability given on the command line: a number from 0 to 1.
+fn probability(text: &str) -> Result<f64, String> {
+    text.parse::<f64>()
+        .ok()
+        .filter(|p| (0.0..=1.0).contains(p))
+        .ok_or_else(|| format!("{text:?} is not a probability from 0 to 1"))
+}
+
 /// Whether the photo's clock (EXIF capture time and UTC offset) weighs the answer.
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum OnOff {
@@ -174,6 +189,21 @@ enum Command {
         /// that kept its EXIF UTC offset on its capture date count for a twentieth.
         #[arg(long, value_enum, default_value = "on")]
         clock_prior: OnOff,
+        /// Keep each best guess in an XMP sidecar beside its photo (exif:GPSLatitude and
+        /// exif:GPSLongitude, with a note of where it came from); the photo is never changed.
+        #[arg(long)]
+        write_xmp: bool,
+        /// With --write-xmp: only photos whose most likely place holds at least this
+        /// probability (0 to 1).
+        #[arg(long, value_name = "P", requires = "write_xmp", value_parser = probability)]
+        min_confidence: Option<f64>,
+        /// With --write-xmp: replace a position a sidecar already has.
+        #[arg(long, requires = "write_xmp")]
+        replace_gps: bool,
+        /// With --write-xmp: how sidecars are named, as your photo organiser expects
+        /// (digikam: IMG_1.xmp, also Lightroom; darktable: IMG_1.JPG.xmp).
+        #[arg(long, value_enum, default_value = "digikam", requires = "write_xmp")]
+        xmp_naming: XmpNaming,
     },
     /// Accuracy on a benchmark: a CSV of `path,lat,lon` (im2gps / im2gps3k layout) and the
     /// folder its paths are relative to.
@@ -427,6 +457,10 @@ fn run() -> Result<Exit> {
             level,
             format,
             clock_prior,
+            write_xmp,
+            min_confidence,
+            replace_gps,
+            xmp_naming,
         }) => {
             let options = geolens::cli::predict::PredictOptions {
                 paths,
@@ -440,6 +474,14 @@ fn run() -> Result<Exit> {
                 model_dir,
                 backend,
                 clock_prior: clock_prior == OnOff::On,
+                xmp: write_xmp.then_some(geolens::cli::predict::XmpOptions {
+                    naming: match xmp_naming {
+                        XmpNaming::Digikam => geolens::sidecar::SidecarNaming::ReplaceExtension,
+                        XmpNaming::Darktable => geolens::sidecar::SidecarNaming::AppendExtension,
+                    },
+                    min_confidence,
+                    replace_gps,
+                }),
             };
             let failed = geolens::cli::predict::predict(&options, &mut std::io::stdout().lock())?;
             Ok(if failed > 0 { Exit::Partial } else { Exit::Ok })

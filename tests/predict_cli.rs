@@ -621,3 +621,124 @@ fn the_photos_clock_weighs_the_answer_and_is_checked_against_its_gps() {
         "{text}"
     );
 }
+
+/// exiftool's reading of a file as JSON (its own parser: an independent check), or `None`
+/// with the reason printed where exiftool is missing (CI installs it: there it must exist).
+fn exiftool(path: &Path) -> Option<serde_json::Value> {
+    let out = match std::process::Command::new("exiftool")
+        .args(["-j", "-n", "-G1"])
+        .arg(path)
+        .output()
+    {
+        Ok(out) => out,
+        Err(e) => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "exiftool is installed by tools/system-deps.sh test: {e}"
+            );
+            println!("skipped the exiftool checks: exiftool not found ({e})");
+            return None;
+        }
+    };
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("exiftool json");
+    Some(doc[0].clone())
+}
+
+#[test]
+fn write_xmp_keeps_the_best_guess_beside_the_photo_and_everything_else_in_place() {
+    let dir = common::scratch_dir("predict_xmp");
+    let photo = dir.join("IMG_1.jpg");
+    std::fs::copy(common::fixture("photos/rocket.jpg"), &photo).expect("copy");
+    let photo_bytes = std::fs::read(&photo).expect("read");
+    // A digiKam-style sidecar with a rating, tags and a comment already there.
+    let sidecar = dir.join("IMG_1.xmp");
+    let digikam = "<?xpacket begin=\"\u{feff}\" id=\"W5M0MpCehiHzreSzNTczkc9d\"?>\n\
+        <x:xmpmeta xmlns:x=\"adobe:ns:meta/\" x:xmptk=\"XMP Core 4.4.0-Exiv2\">\n\
+        <rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\">\n\
+        <rdf:Description rdf:about=\"\" xmlns:xmp=\"http://ns.adobe.com/xap/1.0/\"\n\
+          xmlns:dc=\"http://purl.org/dc/elements/1.1/\"\n\
+          xmlns:digiKam=\"http://www.digikam.org/ns/1.0/\"\n\
+          xmp:Rating=\"4\">\n\
+         <digiKam:TagsList><rdf:Seq><rdf:li>Places/Florida</rdf:li></rdf:Seq></digiKam:TagsList>\n\
+         <dc:subject><rdf:Bag><rdf:li>launch</rdf:li><rdf:li>night</rdf:li></rdf:Bag></dc:subject>\n\
+        </rdf:Description>\n</rdf:RDF>\n</x:xmpmeta>\n<?xpacket end=\"w\"?>\n";
+    std::fs::write(&sidecar, digikam).expect("sidecar");
+    let before = exiftool(&sidecar);
+
+    let o = predict(&["--format", "json", "--write-xmp"], &[&photo]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("1 written, 0 skipped"),
+        "{}",
+        stderr(&o)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let guess = &doc["photos"][0]["best_guess"];
+    let (lat, lon) = (
+        guess["lat_deg"].as_f64().expect("lat"),
+        guess["lon_deg"].as_f64().expect("lon"),
+    );
+    assert_eq!(
+        std::fs::read(&photo).expect("read"),
+        photo_bytes,
+        "the photo is untouched"
+    );
+    let text = std::fs::read_to_string(&sidecar).expect("read");
+    assert!(text.contains("geolens:LocationSource=\"geolens "), "{text}");
+    if let (Some(before), Some(after)) = (before, exiftool(&sidecar)) {
+        let read = |k: &str| {
+            after[k]
+                .as_f64()
+                .unwrap_or_else(|| panic!("{k} in {after}"))
+        };
+        assert!((read("XMP-exif:GPSLatitude") - lat).abs() < 1e-5, "{after}");
+        assert!(
+            (read("XMP-exif:GPSLongitude") - lon).abs() < 1e-5,
+            "{after}"
+        );
+        for (k, v) in before.as_object().expect("object") {
+            if !k.starts_with("System:") && k != "SourceFile" && !k.starts_with("ExifTool:") {
+                assert_eq!(&after[k], v, "{k} changed");
+            }
+        }
+    }
+    // A second run does not overwrite that position; with --replace-gps it does.
+    let again = predict(&["--write-xmp"], &[&photo]);
+    assert!(again.status.success());
+    assert!(
+        stderr(&again).contains("--replace-gps") && stderr(&again).contains("0 written, 1 skipped"),
+        "{}",
+        stderr(&again)
+    );
+    assert_eq!(std::fs::read_to_string(&sidecar).expect("read"), text);
+    let replaced = predict(&["--write-xmp", "--replace-gps"], &[&photo]);
+    assert!(
+        stderr(&replaced).contains("1 written"),
+        "{}",
+        stderr(&replaced)
+    );
+    // darktable naming, and a confidence bar nothing reaches.
+    let skipped = predict(
+        &[
+            "--write-xmp",
+            "--xmp-naming",
+            "darktable",
+            "--min-confidence",
+            "1",
+        ],
+        &[&photo],
+    );
+    assert!(
+        stderr(&skipped).contains("below --min-confidence"),
+        "{}",
+        stderr(&skipped)
+    );
+    assert!(!dir.join("IMG_1.jpg.xmp").exists());
+    let darktable = predict(&["--write-xmp", "--xmp-naming", "darktable"], &[&photo]);
+    assert!(darktable.status.success(), "{}", stderr(&darktable));
+    let created = dir.join("IMG_1.jpg.xmp");
+    if let Some(read) = exiftool(&created) {
+        assert!((read["XMP-exif:GPSLatitude"].as_f64().expect("lat") - lat).abs() < 1e-5);
+    }
+    assert_eq!(std::fs::read(&photo).expect("read"), photo_bytes);
+}

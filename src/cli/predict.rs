@@ -14,6 +14,7 @@ use crate::geo::geocells::Granularity;
 use crate::model::backend::BackendChoice;
 use crate::photo::exif::PhotoFacts;
 use crate::predict::{CREDIBLE_MASSES, ClockClue, CredibleRegion, PlaceGuess, PointGuess};
+use crate::sidecar::{self, SidecarNaming, Written};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutputFormat {
@@ -32,6 +33,52 @@ pub struct PredictOptions {
     pub backend: BackendChoice,
     /// Weigh each answer by the photo's clock (see [`crate::predict::clock`]).
     pub clock_prior: bool,
+    /// `--write-xmp`: keep each best guess in an XMP sidecar beside its photo.
+    pub xmp: Option<XmpOptions>,
+}
+
+/// How `--write-xmp` writes sidecars.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct XmpOptions {
+    pub naming: SidecarNaming,
+    /// Only photos whose most likely place holds at least this probability.
+    pub min_confidence: Option<f64>,
+    /// Replace a position a sidecar already has (never done otherwise).
+    pub replace_gps: bool,
+}
+
+/// Writes the sidecar of one reported photo: its best guess, with where it came from. `Err`
+/// says why it was not written.
+fn write_sidecar(photo: &Path, report: &PhotoReport, xmp: &XmpOptions) -> Result<String, String> {
+    let name = super::printable(&photo.display().to_string());
+    let (Some(guess), Some(top)) = (report.best_guess, report.places.first()) else {
+        return Err(format!("{name}: no answer to write"));
+    };
+    let confidence = top.place.probability;
+    if let Some(min) = xmp.min_confidence
+        && confidence < min
+    {
+        return Err(format!(
+            "{name}: its most likely place holds {}, below --min-confidence {}",
+            pct(confidence),
+            pct(min)
+        ));
+    }
+    let source = format!(
+        "geolens {}: best guess; most likely place {} ({})",
+        env!("CARGO_PKG_VERSION"),
+        top.place.place_name,
+        pct(confidence)
+    );
+    let at = crate::geo::latlon::LatLonDeg {
+        lat_deg: guess.lat_deg,
+        lon_deg: guess.lon_deg,
+    };
+    match sidecar::write_position(photo, xmp.naming, at, &source, xmp.replace_gps) {
+        Ok(Written::Created(p)) => Ok(format!("wrote {}", p.display())),
+        Ok(Written::Updated(p)) => Ok(format!("updated {}", p.display())),
+        Err(e) => Err(super::printable(&e.to_string())),
+    }
 }
 
 /// One photo in the machine-readable outputs.
@@ -409,7 +456,9 @@ pub fn predict(options: &PredictOptions, out: &mut impl Write) -> Result<usize, 
     let mut writer = ReportWriter::new(options.format, options.granularity, options.top, out);
     let mut failed = 0;
     let mut write_error = None;
+    let (mut sidecars_written, mut sidecars_skipped) = (0, 0);
     run_photos(&predictor, &photos, |i, outcome| {
+        let photo_path = outcome.path.clone();
         if outcome.path.to_str().is_none() {
             bar.println(&format!(
                 "geolens: note: {} is not valid UTF-8: its name is written with U+FFFD in \
@@ -426,6 +475,17 @@ pub fn predict(options: &PredictOptions, out: &mut impl Write) -> Result<usize, 
         if let Some(e) = &report.error {
             failed += 1;
             bar.println(&format!("geolens: error: {}", super::printable(e)));
+        } else if let Some(xmp) = &options.xmp {
+            match write_sidecar(&photo_path, &report, xmp) {
+                Ok(what) => {
+                    sidecars_written += 1;
+                    bar.println(&format!("geolens: {what}"));
+                }
+                Err(why) => {
+                    sidecars_skipped += 1;
+                    bar.println(&format!("geolens: sidecar skipped: {why}"));
+                }
+            }
         }
         bar.update(i as u64 + 1, photos.len() as u64, &report.path);
         if write_error.is_none()
@@ -435,6 +495,12 @@ pub fn predict(options: &PredictOptions, out: &mut impl Write) -> Result<usize, 
         }
     });
     drop(bar);
+    if options.xmp.is_some() {
+        eprintln!(
+            "geolens: XMP sidecars: {sidecars_written} written, {sidecars_skipped} skipped \
+             (the photos themselves are never changed)"
+        );
+    }
     if let Some(e) = write_error {
         return Err(CliError::io(stdout_path)(e));
     }

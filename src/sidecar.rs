@@ -1,0 +1,404 @@
+//! Keeping an answer where photo tools read it, without touching the photo: the position goes
+//! into an XMP sidecar (`exif:GPSLatitude` / `exif:GPSLongitude` in XMP's "DDD,MM.mmmmmmN"
+//! form) with a note of where it came from. An existing sidecar is parsed as XML and only those
+//! fields are added (or, when asked, replaced): every other field, attribute, comment and
+//! byte of layout stays as it was. Written atomically; a sidecar that cannot be parsed is left
+//! alone.
+
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::{Reader, Writer};
+use thiserror::Error;
+
+use crate::geo::latlon::LatLonDeg;
+
+const EXIF_NS: &str = "http://ns.adobe.com/exif/1.0/";
+const GEOLENS_NS: &str = "https://github.com/geolens/geolens/ns/1.0/";
+const LAT: &[u8] = b"exif:GPSLatitude";
+const LON: &[u8] = b"exif:GPSLongitude";
+const SOURCE: &[u8] = b"geolens:LocationSource";
+
+#[derive(Debug, Error)]
+pub enum SidecarError {
+    #[error(
+        "{path}: already holds a GPS position ({lat}, {lon}); left as it is (replace it with --replace-gps)"
+    )]
+    HasPosition {
+        path: PathBuf,
+        lat: String,
+        lon: String,
+    },
+    #[error("{path}: not an XMP sidecar geolens can read ({message}); left as it is")]
+    Unreadable { path: PathBuf, message: String },
+    #[error("{path}: has no rdf:Description to add the position to; left as it is")]
+    NoDescription { path: PathBuf },
+    #[error(transparent)]
+    Output(#[from] crate::files::OutputError),
+}
+
+/// How the user's photo organiser names sidecars.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SidecarNaming {
+    /// `IMG_1234.xmp` (digiKam, Lightroom).
+    #[default]
+    ReplaceExtension,
+    /// `IMG_1234.JPG.xmp` (darktable).
+    AppendExtension,
+}
+
+/// Where the sidecar of `photo` lives.
+pub fn sidecar_path(photo: &Path, naming: SidecarNaming) -> PathBuf {
+    match naming {
+        SidecarNaming::ReplaceExtension => photo.with_extension("xmp"),
+        SidecarNaming::AppendExtension => {
+            let mut name = photo.as_os_str().to_owned();
+            name.push(".xmp");
+            PathBuf::from(name)
+        }
+    }
+}
+
+/// A coordinate in XMP's GPS form: degrees, decimal minutes and the hemisphere letter
+/// ("35,0.684000N").
+pub fn xmp_coordinate(value_deg: f64, positive: char, negative: char) -> String {
+    let hemisphere = if value_deg < 0.0 { negative } else { positive };
+    let abs = value_deg.abs();
+    let degrees = abs.trunc();
+    format!(
+        "{},{:.6}{hemisphere}",
+        degrees as u32,
+        (abs - degrees) * 60.0
+    )
+}
+
+/// What [`write_position`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Written {
+    Created(PathBuf),
+    Updated(PathBuf),
+}
+
+/// Writes `at` into the sidecar of `photo` (created when there is none), with `source` saying
+/// where the position came from. A sidecar that already has a position is left alone unless
+/// `replace_gps`. The photo itself is never opened for writing.
+pub fn write_position(
+    photo: &Path,
+    naming: SidecarNaming,
+    at: LatLonDeg,
+    source: &str,
+    replace_gps: bool,
+) -> Result<Written, SidecarError> {
+    let path = sidecar_path(photo, naming);
+    let fields = Fields {
+        lat: xmp_coordinate(at.lat_deg, 'N', 'S'),
+        lon: xmp_coordinate(at.lon_deg, 'E', 'W'),
+        source: source.to_string(),
+    };
+    let existing = match crate::files::read_regular(&path) {
+        Ok(bytes) => Some(bytes),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => {
+            return Err(SidecarError::Unreadable {
+                path,
+                message: e.to_string(),
+            });
+        }
+    };
+    let (bytes, written) = match existing {
+        None => (
+            new_sidecar(&fields).into_bytes(),
+            Written::Created(path.clone()),
+        ),
+        Some(old) => (
+            updated_sidecar(&path, &old, &fields, replace_gps)?,
+            Written::Updated(path.clone()),
+        ),
+    };
+    crate::files::write_output(&path, true, |out| out.write_all(&bytes))?;
+    Ok(written)
+}
+
+/// The three values geolens writes.
+struct Fields {
+    lat: String,
+    lon: String,
+    source: String,
+}
+
+/// A new sidecar holding only the position and its source.
+fn new_sidecar(f: &Fields) -> String {
+    format!(
+        "<?xpacket begin=\"\u{feff}\" id=\"W5M0MpCehiHzreSzNTczkc9d\"?>\n\
+         <x:xmpmeta xmlns:x=\"adobe:ns:meta/\">\n \
+         <rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\">\n  \
+         <rdf:Description rdf:about=\"\"\n    xmlns:exif=\"{EXIF_NS}\"\n    \
+         xmlns:geolens=\"{GEOLENS_NS}\"\n    exif:GPSLatitude=\"{}\"\n    \
+         exif:GPSLongitude=\"{}\"\n    geolens:LocationSource=\"{}\"/>\n \
+         </rdf:RDF>\n</x:xmpmeta>\n<?xpacket end=\"w\"?>\n",
+        f.lat,
+        f.lon,
+        escape(&f.source)
+    )
+}
+
+fn escape(text: &str) -> String {
+    quick_xml::escape::escape(text).into_owned()
+}
+
+/// `old` with the position set on its first `rdf:Description`: every other event is copied
+/// as read. Existing GPS fields (as attributes or elements) stop it unless `replace_gps`.
+fn updated_sidecar(
+    path: &Path,
+    old: &[u8],
+    fields: &Fields,
+    replace_gps: bool,
+) -> Result<Vec<u8>, SidecarError> {
+    let unreadable = |message: String| SidecarError::Unreadable {
+        path: path.to_owned(),
+        message,
+    };
+    if let Some((lat, lon)) = existing_position(old).map_err(unreadable)?
+        && !replace_gps
+    {
+        return Err(SidecarError::HasPosition {
+            path: path.to_owned(),
+            lat,
+            lon,
+        });
+    }
+    let mut reader = Reader::from_reader(old);
+    let mut writer = Writer::new(Cursor::new(Vec::new()));
+    let mut buf = Vec::new();
+    let mut done = false;
+    // Depth inside a GPS element being dropped (it is replaced by attributes).
+    let mut skipping = 0usize;
+    loop {
+        let event = reader
+            .read_event_into(&mut buf)
+            .map_err(|e| unreadable(e.to_string()))?;
+        let keep = match &event {
+            Event::Eof => break,
+            _ if skipping > 0 => {
+                match &event {
+                    Event::Start(_) => skipping += 1,
+                    Event::End(_) => skipping -= 1,
+                    _ => {}
+                }
+                None
+            }
+            Event::Start(e) | Event::Empty(e) if is_gps_field(e.name().as_ref()) => {
+                if matches!(event, Event::Start(_)) {
+                    skipping = 1;
+                }
+                None
+            }
+            Event::Start(e) if !done && e.name().as_ref() == b"rdf:Description" => {
+                done = true;
+                Some(Event::Start(with_position(e, fields)))
+            }
+            Event::Empty(e) if !done && e.name().as_ref() == b"rdf:Description" => {
+                done = true;
+                Some(Event::Empty(with_position(e, fields)))
+            }
+            other => Some(other.clone()),
+        };
+        if let Some(event) = keep {
+            writer
+                .write_event(event)
+                .map_err(|e| unreadable(e.to_string()))?;
+        }
+        buf.clear();
+    }
+    if !done {
+        return Err(SidecarError::NoDescription {
+            path: path.to_owned(),
+        });
+    }
+    Ok(writer.into_inner().into_inner())
+}
+
+fn is_gps_field(name: &[u8]) -> bool {
+    name == LAT || name == LON || name == SOURCE
+}
+
+/// The description's start tag with the position attributes (and their namespaces) set.
+fn with_position(start: &BytesStart, f: &Fields) -> BytesStart<'static> {
+    let name = String::from_utf8_lossy(start.name().as_ref()).into_owned();
+    let mut out = BytesStart::new(name);
+    let mut has_exif_ns = false;
+    let mut has_geolens_ns = false;
+    for attr in start.attributes().flatten() {
+        let key = attr.key.as_ref();
+        if is_gps_field(key) {
+            continue;
+        }
+        has_exif_ns |= key == b"xmlns:exif";
+        has_geolens_ns |= key == b"xmlns:geolens";
+        out.push_attribute(attr);
+    }
+    if !has_exif_ns {
+        out.push_attribute(("xmlns:exif", EXIF_NS));
+    }
+    if !has_geolens_ns {
+        out.push_attribute(("xmlns:geolens", GEOLENS_NS));
+    }
+    out.push_attribute(("exif:GPSLatitude", f.lat.as_str()));
+    out.push_attribute(("exif:GPSLongitude", f.lon.as_str()));
+    out.push_attribute(("geolens:LocationSource", f.source.as_str()));
+    out
+}
+
+/// The GPS position a sidecar already holds (as attributes or elements), as written.
+fn existing_position(xml: &[u8]) -> Result<Option<(String, String)>, String> {
+    let mut reader = Reader::from_reader(xml);
+    let mut buf = Vec::new();
+    let (mut lat, mut lon) = (None, None);
+    let mut in_field: Option<bool> = None;
+    loop {
+        match reader
+            .read_event_into(&mut buf)
+            .map_err(|e| e.to_string())?
+        {
+            Event::Eof => break,
+            Event::Start(e) | Event::Empty(e) => {
+                for attr in e.attributes().flatten() {
+                    let value = String::from_utf8_lossy(&attr.value).into_owned();
+                    match attr.key.as_ref() {
+                        LAT => lat = Some(value),
+                        LON => lon = Some(value),
+                        _ => {}
+                    }
+                }
+                in_field = match e.name().as_ref() {
+                    LAT => Some(true),
+                    LON => Some(false),
+                    _ => None,
+                };
+            }
+            Event::Text(t) => {
+                let text = String::from_utf8_lossy(t.as_ref()).trim().to_string();
+                match in_field {
+                    Some(true) if !text.is_empty() => lat = Some(text),
+                    Some(false) if !text.is_empty() => lon = Some(text),
+                    _ => {}
+                }
+            }
+            Event::End(_) => in_field = None,
+            _ => {}
+        }
+        buf.clear();
+    }
+    Ok(lat.zip(lon))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kyoto() -> LatLonDeg {
+        LatLonDeg {
+            lat_deg: 35.0114,
+            lon_deg: 135.7681,
+        }
+    }
+
+    #[test]
+    fn coordinates_take_xmps_degrees_and_minutes_form() {
+        assert_eq!(xmp_coordinate(35.0114, 'N', 'S'), "35,0.684000N");
+        assert_eq!(xmp_coordinate(-22.9, 'N', 'S'), "22,54.000000S");
+        assert_eq!(xmp_coordinate(-43.17, 'E', 'W'), "43,10.200000W");
+        assert_eq!(
+            sidecar_path(Path::new("/p/IMG_1.JPG"), SidecarNaming::ReplaceExtension),
+            Path::new("/p/IMG_1.xmp")
+        );
+        assert_eq!(
+            sidecar_path(Path::new("/p/IMG_1.JPG"), SidecarNaming::AppendExtension),
+            Path::new("/p/IMG_1.JPG.xmp")
+        );
+    }
+
+    #[test]
+    fn an_existing_sidecar_keeps_everything_else_and_its_position_unless_asked() {
+        let dir = std::env::temp_dir().join(format!("geolens-xmp-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let photo = dir.join("IMG_1.JPG");
+        std::fs::write(&photo, b"photo bytes").expect("photo");
+        let digikam = "<?xml version=\"1.0\"?>\n<x:xmpmeta xmlns:x=\"adobe:ns:meta/\">\n\
+            <rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\">\n\
+            <!-- edited by hand -->\n\
+            <rdf:Description rdf:about=\"\" xmlns:xmp=\"http://ns.adobe.com/xap/1.0/\" \
+            xmlns:dc=\"http://purl.org/dc/elements/1.1/\" xmp:Rating=\"4\">\n\
+            <dc:subject><rdf:Bag><rdf:li>trip</rdf:li><rdf:li>Kyoto &amp; Nara</rdf:li></rdf:Bag></dc:subject>\n\
+            </rdf:Description>\n</rdf:RDF>\n</x:xmpmeta>\n";
+        let sidecar = dir.join("IMG_1.xmp");
+        std::fs::write(&sidecar, digikam).expect("sidecar");
+        let written = write_position(
+            &photo,
+            SidecarNaming::ReplaceExtension,
+            kyoto(),
+            "geolens 0.1.0",
+            false,
+        )
+        .expect("written");
+        assert_eq!(written, Written::Updated(sidecar.clone()));
+        let text = std::fs::read_to_string(&sidecar).expect("read");
+        for kept in [
+            "<!-- edited by hand -->",
+            "xmp:Rating=\"4\"",
+            "<rdf:li>Kyoto &amp; Nara</rdf:li>",
+        ] {
+            assert!(text.contains(kept), "{kept} lost:\n{text}");
+        }
+        assert!(text.contains("exif:GPSLatitude=\"35,0.684000N\""), "{text}");
+        assert!(
+            text.contains("exif:GPSLongitude=\"135,46.086000E\""),
+            "{text}"
+        );
+        assert_eq!(std::fs::read(&photo).expect("photo"), b"photo bytes");
+        // A second write would overwrite a position: refused, file unchanged.
+        let err = write_position(
+            &photo,
+            SidecarNaming::ReplaceExtension,
+            LatLonDeg {
+                lat_deg: 0.0,
+                lon_deg: 0.0,
+            },
+            "by hand",
+            false,
+        )
+        .expect_err("has a position");
+        assert!(err.to_string().contains("--replace-gps"), "{err}");
+        assert_eq!(std::fs::read_to_string(&sidecar).expect("read"), text);
+        // Asked to: replaced, one position only.
+        write_position(
+            &photo,
+            SidecarNaming::ReplaceExtension,
+            LatLonDeg {
+                lat_deg: -22.9,
+                lon_deg: -43.17,
+            },
+            "set by hand",
+            true,
+        )
+        .expect("replaced");
+        let replaced = std::fs::read_to_string(&sidecar).expect("read");
+        assert_eq!(
+            replaced.matches("exif:GPSLatitude=").count(),
+            1,
+            "{replaced}"
+        );
+        assert!(replaced.contains("22,54.000000S") && replaced.contains("set by hand"));
+        // A broken sidecar is left alone.
+        std::fs::write(&sidecar, "<x:xmpmeta><rdf:Description></x:xmpmeta").expect("broken");
+        let err = write_position(&photo, SidecarNaming::ReplaceExtension, kyoto(), "g", true)
+            .expect_err("broken");
+        assert!(err.to_string().contains("left as it is"), "{err}");
+        assert_eq!(
+            std::fs::read_to_string(&sidecar).expect("read"),
+            "<x:xmpmeta><rdf:Description></x:xmpmeta"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
