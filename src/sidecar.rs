@@ -39,7 +39,7 @@ pub enum SidecarError {
 }
 
 /// How the user's photo organiser names sidecars.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum SidecarNaming {
     /// `IMG_1234.xmp` (digiKam, Lightroom).
     #[default]

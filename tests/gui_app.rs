@@ -800,3 +800,102 @@ fn the_photos_clock_is_outlined_and_weighs_the_answer_on_request() {
         .expect("guess");
     assert_eq!(back, plain);
 }
+
+/// XMP's "DDD,MM.mmmmmmN" as signed degrees.
+fn xmp_degrees(text: &str) -> f64 {
+    let (deg, rest) = text.split_once(',').expect("DDD,MM.mmN");
+    let (minutes, hemisphere) = rest.split_at(rest.len() - 1);
+    let value = deg.parse::<f64>().expect("deg") + minutes.parse::<f64>().expect("min") / 60.0;
+    if hemisphere == "S" || hemisphere == "W" {
+        -value
+    } else {
+        value
+    }
+}
+
+/// The value of `attribute="..."` in an XML text.
+fn attribute<'a>(xml: &'a str, attribute: &str) -> &'a str {
+    let start = xml
+        .find(&format!("{attribute}=\""))
+        .unwrap_or_else(|| panic!("{attribute} in {xml}"))
+        + attribute.len()
+        + 2;
+    let len = xml[start..].find('"').expect("closing quote");
+    &xml[start..start + len]
+}
+
+#[test]
+fn a_location_set_on_the_map_is_kept_in_an_xmp_sidecar_and_the_photo_untouched() {
+    common::warm_gallery_cache();
+    let dir = common::scratch_dir("gui_keep");
+    let photo = dir.join("IMG_7.jpg");
+    std::fs::copy(common::fixture("photos/rocket.jpg"), &photo).expect("copy");
+    let photo_bytes = std::fs::read(&photo).expect("read");
+    let mut h = harness(options(Mode::Explore, &dir.join("history.jsonl")));
+    drop_file(&mut h, photo.clone());
+    step_until(&mut h, "a prediction", |app| {
+        app.photos()
+            .selected()
+            .is_some_and(|p| p.prediction.is_some())
+    });
+    h.get_by_label("Pick on the map").click();
+    h.step();
+    let rect = h.state().map_rect().expect("map");
+    let pos = rect.center() + egui::vec2(-60.0, 40.0);
+    h.event(egui::Event::PointerMoved(pos));
+    for pressed in [true, false] {
+        h.event(egui::Event::PointerButton {
+            pos,
+            button: egui::PointerButton::Primary,
+            pressed,
+            modifiers: egui::Modifiers::NONE,
+        });
+        h.step();
+    }
+    h.step();
+    let (at, source) = h
+        .state()
+        .photos()
+        .selected()
+        .and_then(|p| p.chosen.clone())
+        .expect("a location set by the click");
+    assert!(source.contains("by hand"), "{source}");
+    h.get_by_label_contains("Set: ");
+    h.get_by_label("Write XMP sidecar").click();
+    h.step();
+    h.step();
+    let sidecar = dir.join("IMG_7.xmp");
+    let xml = std::fs::read_to_string(&sidecar).expect("the sidecar was written");
+    assert!((xmp_degrees(attribute(&xml, "exif:GPSLatitude")) - at.lat_deg).abs() < 1e-5);
+    assert!((xmp_degrees(attribute(&xml, "exif:GPSLongitude")) - at.lon_deg).abs() < 1e-5);
+    assert_eq!(std::fs::read(&photo).expect("read"), photo_bytes);
+
+    // The best guess next: the sidecar has a position, so it asks before replacing it.
+    h.key_press(egui::Key::Escape);
+    h.step();
+    h.get_by_label("Use the best guess").click();
+    h.step();
+    let source = h
+        .state()
+        .photos()
+        .selected()
+        .and_then(|p| p.chosen.clone())
+        .map(|c| c.1);
+    assert!(source.is_some_and(|s| s.contains("best guess")));
+    h.get_by_label("Write XMP sidecar").click();
+    h.step();
+    h.step();
+    assert_eq!(std::fs::read_to_string(&sidecar).expect("read"), xml);
+    h.get_by_label("Replace its position").click();
+    h.step();
+    h.step();
+    let guess = h
+        .state()
+        .photos()
+        .selected()
+        .and_then(|p| p.best_guess)
+        .expect("guess");
+    let replaced = std::fs::read_to_string(&sidecar).expect("read");
+    assert!((xmp_degrees(attribute(&replaced, "exif:GPSLatitude")) - guess.lat_deg).abs() < 1e-5);
+    assert_eq!(std::fs::read(&photo).expect("read"), photo_bytes);
+}

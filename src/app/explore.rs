@@ -101,6 +101,9 @@ impl GeolensApp {
                                         PhotoStatus::Decoding => "reading",
                                         PhotoStatus::Waiting => "waiting",
                                         PhotoStatus::Running => "running",
+                                        PhotoStatus::Done if entry.chosen.is_some() => {
+                                            "location set"
+                                        }
                                         PhotoStatus::Done => "done",
                                         PhotoStatus::Failed(_) => entry.name.as_str(),
                                     };
@@ -436,6 +439,7 @@ impl GeolensApp {
         }
         self.certainty_ui(ui);
         self.clock_ui(ui);
+        self.location_ui(ui);
     }
 
     /// The heatmap's own top cells (sample layer or a scores file).

@@ -8,6 +8,7 @@ mod dialog;
 mod explore;
 mod first_run;
 pub mod game;
+mod keep;
 mod panels;
 pub mod photos;
 mod shortcuts;
@@ -158,6 +159,10 @@ pub struct GeolensApp {
     /// Errors so far, newest first (the latest is also `notice`).
     recent_errors: Vec<String>,
     show_help: bool,
+    /// Map clicks set the selected photo's location (instead of nothing).
+    placing_location: bool,
+    /// What the last sidecar write said.
+    sidecar_message: Option<Result<String, String>>,
     /// The first-run banner was put away ("Not now") for this session.
     first_run_dismissed: bool,
     game: game::GameView,
@@ -312,6 +317,8 @@ impl GeolensApp {
             recent_errors: Vec::new(),
             show_help: false,
             first_run_dismissed: false,
+            placing_location: false,
+            sidecar_message: None,
             // `--ephemeral` neither reads nor writes the game history, unless one is named.
             game: game::GameView::new(options.game_history.or_else(|| {
                 (!options.ephemeral)
@@ -350,6 +357,9 @@ impl GeolensApp {
             .photos
             .add_batch(sources.iter().map(PhotoSource::name).collect());
         for (id, source) in ids.into_iter().zip(sources) {
+            if let (PhotoSource::File(path), Some(entry)) = (&source, self.photos.get_mut(id)) {
+                entry.path = Some(path.clone());
+            }
             self.worker.send(Request::Photo { id, source });
         }
     }
@@ -609,6 +619,14 @@ impl GeolensApp {
                 ),
             });
         }
+        if let Some((at, source)) = &photo.chosen {
+            pins.push(Pin {
+                at: *at,
+                label: "set location".into(),
+                color: egui::Color32::from_rgb(170, 90, 220),
+                hint: format!("The location set for this photo ({source})"),
+            });
+        }
         let guess = photo.best_guess.map(|g| LatLonDeg {
             lat_deg: g.lat_deg,
             lon_deg: g.lon_deg,
@@ -695,7 +713,8 @@ impl GeolensApp {
             pins: &pins,
             lines: &lines,
             outlines: &outlines,
-            clicked: (self.state.mode == Mode::Game).then_some(&mut clicked),
+            clicked: (self.state.mode == Mode::Game || self.placing_location)
+                .then_some(&mut clicked),
             hovered_hint: &mut hovered_hint,
         });
         let response = ui.add(map);
@@ -707,7 +726,10 @@ impl GeolensApp {
         self.sample_badge_ui(&ctx, map_rect);
         self.clock_badge_ui(&ctx, map_rect);
         if let Some(at) = clicked {
-            self.game.map_clicked(at);
+            match self.state.mode {
+                Mode::Game => self.game.map_clicked(at),
+                Mode::Explore => self.set_location(at, "set by hand on the map".into()),
+            }
         }
         if let Some(hint) = hovered_hint {
             response.on_hover_ui_at_pointer(|ui| {

@@ -34,6 +34,10 @@ pub struct PhotoEntry {
     pub preview: Option<Arc<RgbImage>>,
     pub texture: Option<egui::TextureHandle>,
     pub facts: PhotoFacts,
+    /// The photo's file, when it came from one (sidecars are written beside it).
+    pub path: Option<std::path::PathBuf>,
+    /// The location the user set for the photo, and where it came from.
+    pub chosen: Option<(crate::geo::latlon::LatLonDeg, String)>,
     /// The answer shown: the model's own, or weighed by the photo's clock when that is on.
     pub prediction: Option<Prediction>,
     /// The model's own answer, kept to switch the clock prior on and off.
@@ -125,6 +129,8 @@ impl PhotoQueue {
                     preview: None,
                     texture: None,
                     facts: PhotoFacts::default(),
+                    path: None,
+                    chosen: None,
                     prediction: None,
                     plain: None,
                     clock: None,

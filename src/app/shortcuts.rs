@@ -67,6 +67,7 @@ impl GeolensApp {
             egui::Popup::close_all(ctx);
             self.show_help = false;
             self.first_run_dismissed = true;
+            self.placing_location = false;
         }
         if help {
             self.show_help = !self.show_help;

@@ -67,6 +67,8 @@ pub struct AppState {
     pub show_clock: bool,
     /// Answers weighed by their photos' clocks.
     pub clock_prior: bool,
+    /// How XMP sidecars are named (as the user's photo organiser expects).
+    pub sidecar_naming: crate::sidecar::SidecarNaming,
     pub granularity: Granularity,
     pub online_layer: OnlineLayer,
     pub side_panel_open: bool,
@@ -121,6 +123,7 @@ impl Default for AppState {
             show_regions: true,
             show_clock: true,
             clock_prior: false,
+            sidecar_naming: crate::sidecar::SidecarNaming::default(),
             granularity: Granularity::Middle,
             online_layer: OnlineLayer::Off,
             side_panel_open: true,

@@ -1,0 +1,144 @@
+//! Keeping an answer: the user sets the photo's location (the best guess, a top place, or a
+//! point clicked on the map) and writes it into an XMP sidecar beside the photo, never into
+//! the photo itself.
+
+use egui::{RichText, Ui};
+
+use super::GeolensApp;
+use crate::geo::latlon::LatLonDeg;
+use crate::sidecar::{SidecarNaming, Written, write_position};
+
+impl GeolensApp {
+    /// Sets the selected photo's location; `source` says where it came from.
+    pub(super) fn set_location(&mut self, at: LatLonDeg, source: String) {
+        if let Some(photo) = self.photos.selected_mut() {
+            photo.chosen = Some((at, source));
+            self.sidecar_message = None;
+        }
+    }
+
+    /// What the last sidecar write said (`Ok`: what was written; `Err`: why not).
+    pub fn sidecar_message(&self) -> Option<&Result<String, String>> {
+        self.sidecar_message.as_ref()
+    }
+
+    /// The "Location" section: what is set, the ways to set it, and the sidecar.
+    pub(super) fn location_ui(&mut self, ui: &mut Ui) {
+        let Some(photo) = self.photos.selected() else {
+            return;
+        };
+        let chosen = photo.chosen.clone();
+        let guess = photo.best_guess;
+        let place = self
+            .selected_place
+            .filter(|(id, _)| *id == photo.id)
+            .and_then(|(_, rank)| {
+                self.photos
+                    .selected_places(self.state.granularity)
+                    .and_then(|p| p.get(rank).cloned())
+            });
+        let has_file = photo.path.is_some();
+        ui.separator();
+        ui.label(RichText::new("Location").strong());
+        match &chosen {
+            Some((at, source)) => ui.label(format!(
+                "Set: {:.5}, {:.5} ({source})",
+                at.lat_deg, at.lon_deg
+            )),
+            None => {
+                ui.label(RichText::new("Not set: keep an answer with the buttons below.").weak())
+            }
+        };
+        ui.horizontal_wrapped(|ui| {
+            if let Some(g) = guess
+                && ui.button("Use the best guess").clicked()
+            {
+                let at = LatLonDeg {
+                    lat_deg: g.lat_deg,
+                    lon_deg: g.lon_deg,
+                };
+                self.set_location(at, format!("geolens best guess, p {:.4}", g.probability));
+            }
+            if let Some(place) = &place
+                && ui.button("Use the picked place").clicked()
+            {
+                self.set_location(
+                    place.center,
+                    format!(
+                        "geolens place {} ({})",
+                        place.place_name,
+                        crate::scores::percent(place.probability)
+                    ),
+                );
+            }
+            ui.toggle_value(&mut self.placing_location, "Pick on the map")
+                .on_hover_text("Click the map to set the location; click again to move it");
+        });
+        if chosen.is_some() {
+            self.sidecar_ui(ui, has_file);
+        }
+    }
+
+    /// Writing the chosen location into the photo's XMP sidecar.
+    fn sidecar_ui(&mut self, ui: &mut Ui, has_file: bool) {
+        if !has_file {
+            ui.label(
+                RichText::new("This photo has no file of its own (it was pasted): no sidecar.")
+                    .small()
+                    .weak(),
+            );
+            return;
+        }
+        ui.horizontal(|ui| {
+            ui.label("Sidecar:");
+            ui.radio_value(
+                &mut self.state.sidecar_naming,
+                SidecarNaming::ReplaceExtension,
+                "IMG.xmp",
+            )
+            .on_hover_text("digiKam, Lightroom");
+            ui.radio_value(
+                &mut self.state.sidecar_naming,
+                SidecarNaming::AppendExtension,
+                "IMG.JPG.xmp",
+            )
+            .on_hover_text("darktable");
+        });
+        let refused = matches!(&self.sidecar_message, Some(Err(e)) if e.contains("--replace-gps"));
+        if ui.button("Write XMP sidecar").clicked() {
+            self.write_sidecar(false);
+        }
+        match &self.sidecar_message {
+            Some(Ok(m)) => {
+                ui.label(RichText::new(m).small());
+            }
+            Some(Err(e)) => {
+                // The CLI's advice reads differently in the app.
+                let e = e.replace("(replace it with --replace-gps)", "(replace it below)");
+                ui.colored_label(ui.visuals().warn_fg_color, e);
+            }
+            None => {}
+        }
+        if refused && ui.button("Replace its position").clicked() {
+            self.write_sidecar(true);
+        }
+    }
+
+    fn write_sidecar(&mut self, replace_gps: bool) {
+        let naming = self.state.sidecar_naming;
+        let Some(photo) = self.photos.selected() else {
+            return;
+        };
+        let (Some(path), Some((at, source))) = (photo.path.clone(), photo.chosen.clone()) else {
+            return;
+        };
+        let source = format!("{source}; geolens {}", env!("CARGO_PKG_VERSION"));
+        self.sidecar_message = Some(
+            match write_position(&path, naming, at, &source, replace_gps) {
+                Ok(Written::Created(p)) => Ok(format!("Wrote {}", p.display())),
+                Ok(Written::Updated(p)) => Ok(format!("Updated {}", p.display())),
+                Err(e) => Err(e.to_string()),
+            },
+        );
+    }
+}
