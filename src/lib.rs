@@ -8,6 +8,7 @@ pub mod aerial;
 pub mod app;
 pub mod cli;
 pub mod eval;
+pub mod export;
 pub mod files;
 pub mod game;
 pub mod geo;

@@ -83,6 +83,15 @@ impl From<Towers> for geolens::cli::aerial::TowerChoice {
     }
 }
 
+/// Export formats.
+#[derive(Clone, Copy, ValueEnum)]
+enum ExportFormatArg {
+    Geojson,
+    Gpx,
+    Kml,
+    Csv,
+}
+
 /// How sidecars are named.
 #[derive(Clone, Copy, ValueEnum)]
 enum XmpNaming {
@@ -204,6 +213,26 @@ enum Command {
         /// (digikam: IMG_1.xmp, also Lightroom; darktable: IMG_1.JPG.xmp).
         #[arg(long, value_enum, default_value = "digikam", requires = "write_xmp")]
         xmp_naming: XmpNaming,
+    },
+    /// One point per photo for other tools: the location its XMP sidecar holds, else the
+    /// model's best guess, with probability and certainty. Files or folders.
+    Export {
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// The file to write.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        #[arg(long, value_enum, default_value = "geojson")]
+        format: ExportFormatArg,
+        /// Cell granularity for the most likely place and the credible region.
+        #[arg(long, value_enum, default_value = "middle")]
+        level: Level,
+        /// Weigh answers by the photos' clocks (as `predict`).
+        #[arg(long, value_enum, default_value = "on")]
+        clock_prior: OnOff,
+        /// Overwrite an existing file.
+        #[arg(long)]
+        force: bool,
     },
     /// Accuracy on a benchmark: a CSV of `path,lat,lon` (im2gps / im2gps3k layout) and the
     /// folder its paths are relative to.
@@ -484,6 +513,32 @@ fn run() -> Result<Exit> {
                 }),
             };
             let failed = geolens::cli::predict::predict(&options, &mut std::io::stdout().lock())?;
+            Ok(if failed > 0 { Exit::Partial } else { Exit::Ok })
+        }
+        Some(Command::Export {
+            paths,
+            out,
+            format,
+            level,
+            clock_prior,
+            force,
+        }) => {
+            use geolens::export::ExportFormat;
+            let failed = geolens::cli::export::export(&geolens::cli::export::ExportOptions {
+                paths,
+                format: match format {
+                    ExportFormatArg::Geojson => ExportFormat::GeoJson,
+                    ExportFormatArg::Gpx => ExportFormat::Gpx,
+                    ExportFormatArg::Kml => ExportFormat::Kml,
+                    ExportFormatArg::Csv => ExportFormat::Csv,
+                },
+                out,
+                force,
+                granularity: level.into(),
+                model_dir,
+                backend,
+                clock_prior: clock_prior == OnOff::On,
+            })?;
             Ok(if failed > 0 { Exit::Partial } else { Exit::Ok })
         }
         Some(Command::Eval {

@@ -73,6 +73,43 @@ pub fn xmp_coordinate(value_deg: f64, positive: char, negative: char) -> String 
     )
 }
 
+/// XMP's "DDD,MM.mmmmN" (or plain decimal degrees) as signed degrees.
+pub fn parse_xmp_coordinate(text: &str) -> Option<f64> {
+    let text = text.trim();
+    let Some((deg, rest)) = text.split_once(',') else {
+        return text.parse().ok().filter(|v: &f64| v.is_finite());
+    };
+    let hemisphere = rest.chars().last()?;
+    let minutes: f64 = rest[..rest.len() - hemisphere.len_utf8()].parse().ok()?;
+    let value = deg.parse::<f64>().ok()? + minutes / 60.0;
+    match hemisphere {
+        'N' | 'E' => Some(value),
+        'S' | 'W' => Some(-value),
+        _ => None,
+    }
+    .filter(|v| v.is_finite())
+}
+
+/// The position the sidecar of `photo` holds, if it has one (either naming).
+pub fn sidecar_position(photo: &Path) -> Option<(LatLonDeg, PathBuf)> {
+    [
+        SidecarNaming::ReplaceExtension,
+        SidecarNaming::AppendExtension,
+    ]
+    .into_iter()
+    .find_map(|naming| {
+        let path = sidecar_path(photo, naming);
+        let bytes = crate::files::read_regular(&path).ok()?;
+        let (lat, lon) = existing_position(&bytes).ok()??;
+        let at = LatLonDeg {
+            lat_deg: parse_xmp_coordinate(&lat)?,
+            lon_deg: parse_xmp_coordinate(&lon)?,
+        };
+        ((-90.0..=90.0).contains(&at.lat_deg) && (-180.0..=180.0).contains(&at.lon_deg))
+            .then_some((at, path))
+    })
+}
+
 /// What [`write_position`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Written {
@@ -309,6 +346,9 @@ mod tests {
         assert_eq!(xmp_coordinate(35.0114, 'N', 'S'), "35,0.684000N");
         assert_eq!(xmp_coordinate(-22.9, 'N', 'S'), "22,54.000000S");
         assert_eq!(xmp_coordinate(-43.17, 'E', 'W'), "43,10.200000W");
+        assert_eq!(parse_xmp_coordinate("22,54.000000S"), Some(-22.9));
+        assert_eq!(parse_xmp_coordinate("35.5"), Some(35.5));
+        assert_eq!(parse_xmp_coordinate("35,1X"), None);
         assert_eq!(
             sidecar_path(Path::new("/p/IMG_1.JPG"), SidecarNaming::ReplaceExtension),
             Path::new("/p/IMG_1.xmp")

@@ -898,4 +898,24 @@ fn a_location_set_on_the_map_is_kept_in_an_xmp_sidecar_and_the_photo_untouched()
     let replaced = std::fs::read_to_string(&sidecar).expect("read");
     assert!((xmp_degrees(attribute(&replaced, "exif:GPSLatitude")) - guess.lat_deg).abs() < 1e-5);
     assert_eq!(std::fs::read(&photo).expect("read"), photo_bytes);
+
+    // The filmstrip exported for other tools (GeoJSON beside the photo by default).
+    h.get_by_label("Export 1 locations").click();
+    h.step();
+    h.get_by_label("Export").click();
+    h.step();
+    h.step();
+    let exported = dir.join("geolens-export.geojson");
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&exported).expect("exported"))
+            .expect("geojson");
+    assert_eq!(doc["features"][0]["properties"]["kind"], "set");
+    assert!(
+        (doc["features"][0]["geometry"]["coordinates"][1]
+            .as_f64()
+            .expect("lat")
+            - guess.lat_deg)
+            .abs()
+            < 1e-9
+    );
 }

@@ -742,3 +742,64 @@ fn write_xmp_keeps_the_best_guess_beside_the_photo_and_everything_else_in_place(
     }
     assert_eq!(std::fs::read(&photo).expect("read"), photo_bytes);
 }
+
+#[test]
+fn export_writes_set_and_predicted_locations_for_other_tools() {
+    let dir = common::scratch_dir("export_cli");
+    for name in ["a.jpg", "b.jpg"] {
+        std::fs::copy(common::fixture("photos/rocket.jpg"), dir.join(name)).expect("copy");
+    }
+    // a.jpg has a location set (a darktable-style sidecar): it is exported as set.
+    std::fs::write(
+        dir.join("a.jpg.xmp"),
+        "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"><rdf:RDF \
+         xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\"><rdf:Description \
+         rdf:about=\"\" xmlns:exif=\"http://ns.adobe.com/exif/1.0/\" \
+         exif:GPSLatitude=\"22,54.000000S\" exif:GPSLongitude=\"43,10.200000W\"/>\
+         </rdf:RDF></x:xmpmeta>",
+    )
+    .expect("sidecar");
+    common::warm_gallery_cache();
+    let run = |format: &str, out: &Path| {
+        common::geolens_isolated()
+            .arg("--model-dir")
+            .arg(common::test_tower_dir())
+            .args(["export", "--format", format, "--out"])
+            .arg(out)
+            .arg(&dir)
+            .output()
+            .expect("run")
+    };
+    let out = dir.join("photos.geojson");
+    let o = run("geojson", &out);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).expect("read")).expect("geojson");
+    let features = doc["features"].as_array().expect("features");
+    assert_eq!(features.len(), 2);
+    let by_name = |n: &str| {
+        features
+            .iter()
+            .find(|f| f["properties"]["name"] == n)
+            .unwrap_or_else(|| panic!("{n} exported"))
+    };
+    let a = by_name("a.jpg");
+    assert_eq!(a["properties"]["kind"], "set");
+    assert_eq!(a["geometry"]["coordinates"][1], -22.9);
+    assert!((a["geometry"]["coordinates"][0].as_f64().expect("lon") + 43.17).abs() < 1e-9);
+    let b = by_name("b.jpg");
+    assert_eq!(b["properties"]["kind"], "predicted");
+    assert!(b["properties"]["region90_area_km2"].as_f64().expect("area") > 0.0);
+    // Never over an existing file without --force; the other formats too.
+    assert_eq!(run("geojson", &out).status.code(), Some(1));
+    for format in ["gpx", "kml", "csv"] {
+        let path = dir.join(format!("photos.{format}"));
+        let o = run(format, &path);
+        assert!(o.status.success(), "{format}: {}", stderr(&o));
+        let text = std::fs::read_to_string(&path).expect("read");
+        assert!(
+            text.contains("a.jpg") && text.contains("b.jpg"),
+            "{format}: {text}"
+        );
+    }
+}

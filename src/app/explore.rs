@@ -26,6 +26,7 @@ impl GeolensApp {
                 }
             }
             self.recent_errors_ui(ui);
+            self.export_ui(ui);
             if self.dialog_unavailable && !self.photos.entries().is_empty() {
                 self.typed_path_ui(ui);
             }

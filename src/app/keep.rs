@@ -5,6 +5,7 @@
 use egui::{RichText, Ui};
 
 use super::GeolensApp;
+use crate::export::{ExportFormat, ExportRow, write_export};
 use crate::geo::latlon::LatLonDeg;
 use crate::sidecar::{SidecarNaming, Written, write_position};
 
@@ -122,6 +123,109 @@ impl GeolensApp {
         if refused && ui.button("Replace its position").clicked() {
             self.write_sidecar(true);
         }
+    }
+
+    /// The filmstrip's answers written out for other tools (the set location, else the best
+    /// guess), to a file the user names.
+    pub(super) fn export_ui(&mut self, ui: &mut Ui) {
+        let answered = self
+            .photos
+            .entries()
+            .iter()
+            .filter(|e| e.chosen.is_some() || e.best_guess.is_some())
+            .count();
+        if answered == 0 {
+            return;
+        }
+        egui::CollapsingHeader::new(format!("Export {answered} locations"))
+            .id_salt("export")
+            .show(ui, |ui| {
+                let before = self.state.export_format;
+                ui.horizontal(|ui| {
+                    for format in ExportFormat::ALL {
+                        ui.radio_value(&mut self.state.export_format, format, format.extension());
+                    }
+                });
+                if before != self.state.export_format && !self.export_path.is_empty() {
+                    self.export_path = std::path::Path::new(&self.export_path)
+                        .with_extension(self.state.export_format.extension())
+                        .display()
+                        .to_string();
+                }
+                if self.export_path.is_empty() {
+                    let folder = self
+                        .photos
+                        .entries()
+                        .iter()
+                        .find_map(|e| e.path.as_ref()?.parent().map(|p| p.to_path_buf()))
+                        .unwrap_or_default();
+                    self.export_path = folder
+                        .join("geolens-export")
+                        .with_extension(self.state.export_format.extension())
+                        .display()
+                        .to_string();
+                }
+                ui.text_edit_singleline(&mut self.export_path);
+                if ui.button("Export").clicked() {
+                    self.export_message = Some(self.export_filmstrip());
+                }
+                match &self.export_message {
+                    Some(Ok(m)) => {
+                        ui.label(RichText::new(m).small());
+                    }
+                    Some(Err(e)) => {
+                        ui.colored_label(ui.visuals().error_fg_color, e);
+                    }
+                    None => {}
+                }
+            });
+    }
+
+    /// Writes the filmstrip's locations to the export path (never over an existing file).
+    fn export_filmstrip(&self) -> Result<String, String> {
+        let rows: Vec<ExportRow> = self
+            .photos
+            .entries()
+            .iter()
+            .filter_map(|e| {
+                let (at, kind, note) = match (&e.chosen, e.best_guess) {
+                    (Some((at, source)), _) => (*at, "set", source.clone()),
+                    (None, Some(g)) => (
+                        LatLonDeg {
+                            lat_deg: g.lat_deg,
+                            lon_deg: g.lon_deg,
+                        },
+                        "predicted",
+                        "geolens best guess".to_string(),
+                    ),
+                    (None, None) => return None,
+                };
+                let top = e
+                    .top_places
+                    .iter()
+                    .find(|(g, _)| *g == self.state.granularity)
+                    .and_then(|(_, p)| p.first());
+                let region90 = e
+                    .regions
+                    .iter()
+                    .find(|(g, _)| *g == self.state.granularity)
+                    .and_then(|(_, r)| r.iter().find(|r| r.mass >= 0.9));
+                Some(ExportRow {
+                    name: e.name.clone(),
+                    at,
+                    kind,
+                    note,
+                    top_place_probability: top.map(|p| p.probability),
+                    region90_area_km2: region90.map(|r| r.area_km2),
+                    localizability: e.localizability,
+                })
+            })
+            .collect();
+        let path = std::path::PathBuf::from(self.export_path.trim());
+        let format = self.state.export_format;
+        crate::files::write_output(&path, false, |out| write_export(&rows, format, out))
+            .map(|()| format!("Wrote {} locations to {}", rows.len(), path.display()))
+            .map_err(|e| e.to_string())
     }
 
     fn write_sidecar(&mut self, replace_gps: bool) {

@@ -163,6 +163,9 @@ pub struct GeolensApp {
     placing_location: bool,
     /// What the last sidecar write said.
     sidecar_message: Option<Result<String, String>>,
+    /// Where the filmstrip's locations are exported, and what the last export said.
+    export_path: String,
+    export_message: Option<Result<String, String>>,
     /// The first-run banner was put away ("Not now") for this session.
     first_run_dismissed: bool,
     game: game::GameView,
@@ -319,6 +322,8 @@ impl GeolensApp {
             first_run_dismissed: false,
             placing_location: false,
             sidecar_message: None,
+            export_path: String::new(),
+            export_message: None,
             // `--ephemeral` neither reads nor writes the game history, unless one is named.
             game: game::GameView::new(options.game_history.or_else(|| {
                 (!options.ephemeral)

@@ -69,6 +69,8 @@ pub struct AppState {
     pub clock_prior: bool,
     /// How XMP sidecars are named (as the user's photo organiser expects).
     pub sidecar_naming: crate::sidecar::SidecarNaming,
+    /// The format the filmstrip is exported in.
+    pub export_format: crate::export::ExportFormat,
     pub granularity: Granularity,
     pub online_layer: OnlineLayer,
     pub side_panel_open: bool,
@@ -124,6 +126,7 @@ impl Default for AppState {
             show_clock: true,
             clock_prior: false,
             sidecar_naming: crate::sidecar::SidecarNaming::default(),
+            export_format: crate::export::ExportFormat::default(),
             granularity: Granularity::Middle,
             online_layer: OnlineLayer::Off,
             side_panel_open: true,

@@ -4,6 +4,7 @@
 pub mod aerial;
 pub mod cells;
 pub mod eval;
+pub mod export;
 pub mod models;
 pub mod photos;
 pub mod predict;

@@ -1,0 +1,89 @@
+//! `geolens export PATH... --out FILE`: one point per photo (the location its XMP sidecar
+//! holds, else the model's best guess) as GeoJSON, GPX, KML or CSV.
+
+use std::path::PathBuf;
+
+use super::CliError;
+use super::photos::{collect_photos, load_predictor, run_photos};
+use super::predict::PhotoReport;
+use super::progress::Progress;
+use crate::export::{ExportFormat, ExportRow, write_export};
+use crate::geo::geocells::Granularity;
+use crate::geo::latlon::LatLonDeg;
+use crate::model::backend::BackendChoice;
+
+#[derive(Debug, Clone)]
+pub struct ExportOptions {
+    pub paths: Vec<PathBuf>,
+    pub format: ExportFormat,
+    pub out: PathBuf,
+    pub force: bool,
+    pub granularity: Granularity,
+    pub model_dir: Option<PathBuf>,
+    pub backend: BackendChoice,
+    pub clock_prior: bool,
+}
+
+/// The row of one photo: the position its sidecar holds ("set"), else its best guess.
+fn row_of(photo: &std::path::Path, report: &PhotoReport) -> Option<ExportRow> {
+    let name = photo
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| report.path.clone());
+    let top = report.places.first().map(|p| &p.place);
+    let region90 = report.credible_regions.iter().find(|r| r.mass >= 0.9);
+    let (at, kind, note) = match crate::sidecar::sidecar_position(photo) {
+        Some((at, sidecar)) => (at, "set", format!("from {}", sidecar.display())),
+        None => {
+            let g = report.best_guess?;
+            let at = LatLonDeg {
+                lat_deg: g.lat_deg,
+                lon_deg: g.lon_deg,
+            };
+            let note = top.map(|p| p.place_name.clone()).unwrap_or_default();
+            (at, "predicted", note)
+        }
+    };
+    Some(ExportRow {
+        name,
+        at,
+        kind,
+        note,
+        top_place_probability: top.map(|p| p.probability),
+        region90_area_km2: region90.map(|r| r.area_km2),
+        localizability: report.localizability,
+    })
+}
+
+/// Runs the export; returns how many photos could not be geolocated (listed on stderr).
+pub fn export(options: &ExportOptions) -> Result<usize, CliError> {
+    crate::files::check_output(&options.out, options.force)?;
+    let photos = collect_photos(&options.paths)?;
+    let predictor = load_predictor(options.model_dir.as_deref(), options.backend)?;
+    let mut bar = Progress::new(photos.len(), 3);
+    let mut rows = Vec::new();
+    let mut failed = 0;
+    run_photos(&predictor, &photos, |i, outcome| {
+        let photo = outcome.path.clone();
+        let report = PhotoReport::new(outcome, options.granularity, 1, options.clock_prior);
+        match (&report.error, row_of(&photo, &report)) {
+            (None, Some(row)) => rows.push(row),
+            (error, _) => {
+                failed += 1;
+                let why = error.clone().unwrap_or_else(|| "no answer".into());
+                bar.println(&format!("geolens: error: {}", super::printable(&why)));
+            }
+        }
+        bar.update(i as u64 + 1, photos.len() as u64, &report.path);
+    });
+    drop(bar);
+    crate::files::write_output(&options.out, options.force, |out| {
+        write_export(&rows, options.format, out)
+    })?;
+    eprintln!(
+        "geolens: exported {} photos to {}",
+        rows.len(),
+        options.out.display()
+    );
+    Ok(failed)
+}
