@@ -165,6 +165,27 @@ fn main() {
     }
     row("cell probabilities, fine level (4,170 cells)", ms(t) / 10.0);
 
+    // The photo's clock: Tokyo time on a spring morning.
+    let facts = geolens::photo::exif::PhotoFacts {
+        taken_at: Some("2019:04:03 09:30:00".into()),
+        utc_offset: Some("+09:00".into()),
+        ..Default::default()
+    };
+    let t = Instant::now();
+    black_box(prediction.clock_answer(&facts).expect("reads"));
+    row(
+        "clock prior, first photo (looks up 100k points' zones)",
+        ms(t),
+    );
+    let t = Instant::now();
+    for _ in 0..10 {
+        black_box(prediction.clock_answer(&facts).expect("reads"));
+    }
+    row(
+        "clock prior, each later photo (zones kept, reweight)",
+        ms(t) / 10.0,
+    );
+
     println!();
     println!(
         "{:<10} {:>10} {:>22} {:>20}",
