@@ -3,7 +3,7 @@
 //! embeddings of the same tower, speed at the same thread count).
 //!
 //! ```text
-//! cargo run --release --example clip_embed -- TOWER_DIR PHOTO... [--threads N]
+//! cargo run --release --example clip_embed -- TOWER_DIR PHOTO... [--threads N] [--batch N]
 //! ```
 
 use std::path::PathBuf;
@@ -17,11 +17,16 @@ fn main() -> anyhow::Result<()> {
         n
     });
     let threads = geolens::model::backend::set_cpu_threads(threads);
+    // `--batch N`: the photos go through the tower N at a time (throughput only).
+    let batch: Option<usize> = args.iter().position(|a| a == "--batch").and_then(|i| {
+        let n = args.get(i + 1).and_then(|n| n.parse().ok());
+        args.drain(i..(i + 2).min(args.len()));
+        n
+    });
     let Some((tower, photos)) = args.split_first() else {
         anyhow::bail!("usage: clip_embed TOWER_DIR PHOTO... [--threads N]");
     };
-    let mut dirs = geolens::predict::ModelDirs::new(Some(&PathBuf::from(tower)))?;
-    dirs.gallery_cache = None;
+    let dirs = geolens::predict::ModelDirs::new(Some(&PathBuf::from(tower)))?;
     let device = geolens::model::backend::cpu_device();
     let started = Instant::now();
     let predictor = geolens::predict::Predictor::load(&dirs, &device, |_| {})?;
@@ -29,6 +34,21 @@ fn main() -> anyhow::Result<()> {
         "loaded in {:.1} s, {threads} threads",
         started.elapsed().as_secs_f64()
     );
+    if let Some(batch) = batch {
+        let images = photos
+            .iter()
+            .map(|p| geolens::photo::decode::decode_photo(std::path::Path::new(p)))
+            .collect::<Result<Vec<_>, _>>()?;
+        let refs: Vec<&image::RgbImage> = images.iter().collect();
+        let start = Instant::now();
+        predictor.clip_embeddings(&refs, batch)?;
+        let ms = start.elapsed().as_secs_f64() * 1e3 / images.len() as f64;
+        println!(
+            "{}",
+            serde_json::json!({ "batch": batch, "ms_per_photo": ms })
+        );
+        return Ok(());
+    }
     for photo in photos {
         let image = geolens::photo::decode::decode_photo(std::path::Path::new(photo))?;
         let start = Instant::now();
