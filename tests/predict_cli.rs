@@ -803,3 +803,59 @@ fn export_writes_set_and_predicted_locations_for_other_tools() {
         );
     }
 }
+
+#[test]
+fn darktable_and_lightroom_sidecars_keep_their_own_fields() {
+    let dir = common::scratch_dir("predict_xmp_styles");
+    let darktable = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+        <x:xmpmeta xmlns:x=\"adobe:ns:meta/\" x:xmptk=\"XMP Core 4.4.0-Exiv2\">\n\
+         <rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\">\n\
+          <rdf:Description rdf:about=\"\"\n\
+            xmlns:xmp=\"http://ns.adobe.com/xap/1.0/\"\n\
+            xmlns:darktable=\"http://darktable.sf.net/\"\n\
+           xmp:Rating=\"3\"\n\
+           darktable:xmp_version=\"5\"\n\
+           darktable:history_end=\"2\">\n\
+           <darktable:history>\n\
+            <rdf:Seq>\n\
+             <rdf:li darktable:num=\"0\" darktable:operation=\"exposure\" darktable:enabled=\"1\"/>\n\
+             <rdf:li darktable:num=\"1\" darktable:operation=\"colorin\" darktable:enabled=\"1\"/>\n\
+            </rdf:Seq>\n\
+           </darktable:history>\n\
+          </rdf:Description>\n\
+         </rdf:RDF>\n\
+        </x:xmpmeta>\n";
+    let lightroom = "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\" x:xmptk=\"Adobe XMP Core 7.0-c000\">\n\
+         <rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\">\n\
+          <rdf:Description rdf:about=\"\"\n\
+            xmlns:crs=\"http://ns.adobe.com/camera-raw-settings/1.0/\"\n\
+            xmlns:photoshop=\"http://ns.adobe.com/photoshop/1.0/\"\n\
+           crs:Version=\"15.0\"\n\
+           crs:Exposure2012=\"+0.35\"\n\
+           photoshop:City=\"Cape Canaveral\">\n\
+          </rdf:Description>\n\
+         </rdf:RDF>\n\
+        </x:xmpmeta>\n";
+    for (name, naming, sidecar_name, xml) in [
+        ("dt.jpg", "darktable", "dt.jpg.xmp", darktable),
+        ("lr.jpg", "digikam", "lr.xmp", lightroom),
+    ] {
+        let photo = dir.join(name);
+        std::fs::copy(common::fixture("photos/rocket.jpg"), &photo).expect("copy");
+        let sidecar = dir.join(sidecar_name);
+        std::fs::write(&sidecar, xml).expect("sidecar");
+        let before = exiftool(&sidecar);
+        let o = predict(&["--write-xmp", "--xmp-naming", naming], &[&photo]);
+        assert!(stderr(&o).contains("1 written"), "{name}: {}", stderr(&o));
+        let text = std::fs::read_to_string(&sidecar).expect("read");
+        assert!(text.contains("exif:GPSLatitude="), "{text}");
+        if let (Some(before), Some(after)) = (before, exiftool(&sidecar)) {
+            assert!(after["XMP-exif:GPSLatitude"].is_number(), "{after}");
+            for (k, v) in before.as_object().expect("object") {
+                if !k.starts_with("System:") && k != "SourceFile" && !k.starts_with("ExifTool:") {
+                    assert_eq!(&after[k], v, "{name}: {k} changed");
+                }
+            }
+        }
+    }
+}
