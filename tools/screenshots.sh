@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Rebuilds the screenshots in docs/ under Xvfb (needs xvfb, xdotool and ImageMagick's
-# `import`). The app runs with empty user folders, so no CLIP tower is installed: the states
-# shown are what a first run sees. Predictions are not shown: they need the real ViT-L/14
-# weights, which the machines this project is built on cannot download.
+# `import`, and exiftool for the fourth). The app runs with empty user folders, so no CLIP
+# tower is installed: the states shown are what a first run sees. Real predictions are not
+# shown: they need the real ViT-L/14 weights, which the machines this project is built on
+# cannot download; the fourth screenshot shows the answer layers over a stand-in tower (noise
+# weights), captioned as such in the README.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --quiet
+cargo build --release --quiet --example stand_in_tower
 bin=target/release/geolens
 tmp=$(mktemp -d)
 trap 'kill ${app:-} ${xvfb:-} 2>/dev/null || true; rm -rf "$tmp"' EXIT
@@ -53,4 +56,13 @@ import -window root docs/game-round.png
 kill $app
 wait $app 2>/dev/null || true
 app=
-echo "wrote docs/explore-no-model.png docs/map-names.png docs/game-round.png"
+# 4. The answer's layers (credible regions, the camera clock's zones) over a STAND-IN tower's
+# answer: noise weights, so the places mean nothing; the layout and layers are what is shown.
+target/release/examples/stand_in_tower "$tmp/stand-in" >/dev/null
+exiftool -q -GPSLatitude=35.0114 -GPSLatitudeRef=N -GPSLongitude=135.7681 -GPSLongitudeRef=E \
+  -DateTimeOriginal="2019:04:03 09:30:00" -OffsetTimeOriginal="+09:00" \
+  -o "$tmp/kyoto-clock.jpg" assets/deck/falcon9-dscovr-launch.jpg
+"$bin" --ephemeral --window-size 1400x850 --force --model-dir "$tmp/stand-in" --backend cpu \
+  --level fine --screenshot docs/layers-stand-in.png "$tmp/kyoto-clock.jpg"
+
+echo "wrote docs/explore-no-model.png docs/map-names.png docs/game-round.png docs/layers-stand-in.png"
