@@ -26,6 +26,29 @@ pub struct ExportRow {
     pub localizability: Option<f64>,
 }
 
+impl ExportRow {
+    /// The row of one photo: its position (`kind` "set" or "predicted", with a note), and
+    /// from its answer the most likely place's probability, the 90 % region and the
+    /// localizability.
+    pub fn new(
+        name: String,
+        (at, kind, note): (LatLonDeg, &'static str, String),
+        top: Option<&crate::predict::PlaceGuess>,
+        regions: &[crate::predict::CredibleRegion],
+        localizability: Option<f64>,
+    ) -> Self {
+        Self {
+            name,
+            at,
+            kind,
+            note,
+            top_place_probability: top.map(|p| p.probability),
+            region90_area_km2: regions.iter().find(|r| r.mass >= 0.9).map(|r| r.area_km2),
+            localizability,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, Default)]
 pub enum ExportFormat {
     #[default]

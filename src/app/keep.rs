@@ -188,7 +188,7 @@ impl GeolensApp {
             .entries()
             .iter()
             .filter_map(|e| {
-                let (at, kind, note) = match (&e.chosen, e.best_guess) {
+                let position = match (&e.chosen, e.best_guess) {
                     (Some((at, source)), _) => (*at, "set", source.clone()),
                     (None, Some(g)) => (
                         LatLonDeg {
@@ -205,20 +205,19 @@ impl GeolensApp {
                     .iter()
                     .find(|(g, _)| *g == self.state.granularity)
                     .and_then(|(_, p)| p.first());
-                let region90 = e
+                let regions = e
                     .regions
                     .iter()
                     .find(|(g, _)| *g == self.state.granularity)
-                    .and_then(|(_, r)| r.iter().find(|r| r.mass >= 0.9));
-                Some(ExportRow {
-                    name: e.name.clone(),
-                    at,
-                    kind,
-                    note,
-                    top_place_probability: top.map(|p| p.probability),
-                    region90_area_km2: region90.map(|r| r.area_km2),
-                    localizability: e.localizability,
-                })
+                    .map(|(_, r)| r.as_slice())
+                    .unwrap_or_default();
+                Some(ExportRow::new(
+                    e.name.clone(),
+                    position,
+                    top,
+                    regions,
+                    e.localizability,
+                ))
             })
             .collect();
         let path = std::path::PathBuf::from(self.export_path.trim());

@@ -31,8 +31,7 @@ fn row_of(photo: &std::path::Path, report: &PhotoReport) -> Option<ExportRow> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| report.path.clone());
     let top = report.places.first().map(|p| &p.place);
-    let region90 = report.credible_regions.iter().find(|r| r.mass >= 0.9);
-    let (at, kind, note) = match crate::sidecar::sidecar_position(photo) {
+    let position = match crate::sidecar::sidecar_position(photo) {
         Some((at, sidecar)) => (at, "set", format!("from {}", sidecar.display())),
         None => {
             let g = report.best_guess?;
@@ -44,15 +43,13 @@ fn row_of(photo: &std::path::Path, report: &PhotoReport) -> Option<ExportRow> {
             (at, "predicted", note)
         }
     };
-    Some(ExportRow {
+    Some(ExportRow::new(
         name,
-        at,
-        kind,
-        note,
-        top_place_probability: top.map(|p| p.probability),
-        region90_area_km2: region90.map(|r| r.area_km2),
-        localizability: report.localizability,
-    })
+        position,
+        top,
+        &report.credible_regions,
+        report.localizability,
+    ))
 }
 
 /// Runs the export; returns how many photos could not be geolocated (listed on stderr).
