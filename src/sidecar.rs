@@ -342,6 +342,48 @@ mod tests {
     }
 
     #[test]
+    fn a_folder_that_cannot_be_written_or_a_sidecar_that_is_not_a_file_loses_nothing() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("geolens-xmp-ro-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let photo = dir.join("IMG_2.JPG");
+        std::fs::write(&photo, b"photo bytes").expect("photo");
+        // A "sidecar" that is a folder: a clear message, nothing written.
+        std::fs::create_dir_all(dir.join("IMG_2.xmp")).expect("folder");
+        let err = write_position(&photo, SidecarNaming::ReplaceExtension, kyoto(), "g", true)
+            .expect_err("a folder is no sidecar")
+            .to_string();
+        assert!(
+            err.contains("IMG_2.xmp") && err.contains("left as it is"),
+            "{err}"
+        );
+        // A read-only folder (root may write there anyway: then there is nothing to check).
+        let ro = dir.join("ro");
+        std::fs::create_dir_all(&ro).expect("ro");
+        let ro_photo = ro.join("IMG_3.JPG");
+        std::fs::write(&ro_photo, b"photo bytes").expect("photo");
+        std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o555)).expect("chmod");
+        if std::fs::write(ro.join("probe"), b"").is_ok() {
+            println!("skipped the read-only folder check: this user writes anywhere (root)");
+        } else {
+            let err = write_position(
+                &ro_photo,
+                SidecarNaming::ReplaceExtension,
+                kyoto(),
+                "g",
+                false,
+            )
+            .expect_err("read-only")
+            .to_string();
+            assert!(err.contains("IMG_3.xmp"), "{err}");
+            assert_eq!(std::fs::read(&ro_photo).expect("photo"), b"photo bytes");
+            assert!(!ro.join("IMG_3.xmp").exists());
+        }
+        let _ = std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o755));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
     fn coordinates_take_xmps_degrees_and_minutes_form() {
         assert_eq!(xmp_coordinate(35.0114, 'N', 'S'), "35,0.684000N");
         assert_eq!(xmp_coordinate(-22.9, 'N', 'S'), "22,54.000000S");
