@@ -7,6 +7,7 @@
 pub mod aerial;
 pub mod app;
 pub mod cli;
+pub mod datasets;
 pub mod eval;
 pub mod export;
 pub mod files;

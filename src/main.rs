@@ -318,6 +318,47 @@ enum Command {
         #[command(subcommand)]
         command: ModelsCommand,
     },
+    /// Public benchmark photos, fetched only when asked.
+    Datasets {
+        #[command(subcommand)]
+        command: DatasetsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum DatasetsCommand {
+    /// A reproducible sample of a dataset's test photos, spread over countries, read out of
+    /// its remote zip files with range requests: photos, dataset.csv (for `geolens eval`) and
+    /// ATTRIBUTION.csv. Photos already in the folder are kept (a cut fetch resumes).
+    Fetch {
+        #[arg(value_enum)]
+        dataset: DatasetName,
+        /// How many photos.
+        #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=210_000))]
+        count: u32,
+        /// The sample's seed: the same seed gives the same photos.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Only these countries (comma-separated codes as in the dataset, e.g. FR,JP).
+        #[arg(long, value_delimiter = ',')]
+        countries: Vec<String>,
+        /// Base URL holding test.csv and images/test/*.zip (a mirror).
+        #[arg(long, value_name = "URL", default_value = geolens::datasets::osv5m::DEFAULT_BASE_URL)]
+        from: String,
+        /// The zip files under images/test/, without .zip.
+        #[arg(long, value_delimiter = ',', default_value = "00,01,02,03,04")]
+        zips: Vec<String>,
+        /// Folder to fill (default: the user data folder's datasets/osv5m-test).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum DatasetName {
+    /// OpenStreetView-5M's test set (210k street photos, 225 countries, CC BY-SA 4.0).
+    #[value(name = "osv5m-test")]
+    Osv5mTest,
 }
 
 #[derive(Subcommand)]
@@ -657,6 +698,50 @@ fn run() -> Result<Exit> {
                 Ok(Exit::Ok)
             }
         },
+        Some(Command::Datasets {
+            command:
+                DatasetsCommand::Fetch {
+                    dataset: DatasetName::Osv5mTest,
+                    count,
+                    seed,
+                    countries,
+                    from,
+                    zips,
+                    out,
+                },
+        }) => {
+            let out_dir = out
+                .or_else(|| {
+                    geolens::paths::user_data_dir().map(|d| d.join("geolens/datasets/osv5m-test"))
+                })
+                .ok_or_else(|| anyhow::anyhow!("no user data folder; name one with --out"))?;
+            let options = geolens::datasets::osv5m::FetchOptions {
+                base_url: from,
+                out_dir,
+                count: count as usize,
+                seed,
+                countries,
+                zips,
+            };
+            let report =
+                geolens::datasets::osv5m::fetch(&options, |id| eprintln!("geolens: fetched {id}"))?;
+            for failure in &report.failed {
+                eprintln!("geolens: error: {}", geolens::cli::printable(failure));
+            }
+            out!(
+                "fetched {} photos ({} already there, {} could not be had); evaluate with:\n  geolens eval {} --images {}",
+                report.fetched,
+                report.already_there,
+                report.failed.len(),
+                report.dataset_csv.display(),
+                options.out_dir.display()
+            );
+            Ok(if report.failed.is_empty() {
+                Exit::Ok
+            } else {
+                Exit::Partial
+            })
+        }
         Some(Command::Models { command }) => match command {
             ModelsCommand::ImportGeoclip { source, out } => {
                 out!("{}", geolens::cli::models::import_geoclip(&source, &out)?);
