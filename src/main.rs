@@ -498,6 +498,7 @@ fn run_gui(args: GuiArgs, model: Option<geolens::worker::ModelConfig>) -> Result
         model,
         game_history: None,
         aerial_folder: args.aerial_tiles,
+        datasets_dir: None,
     })?;
     Ok(())
 }
@@ -712,7 +713,7 @@ fn run() -> Result<Exit> {
         }) => {
             let out_dir = out
                 .or_else(|| {
-                    geolens::paths::user_data_dir().map(|d| d.join("geolens/datasets/osv5m-test"))
+                    geolens::datasets::osv5m::default_datasets_dir().map(|d| d.join("osv5m-test"))
                 })
                 .ok_or_else(|| anyhow::anyhow!("no user data folder; name one with --out"))?;
             let options = geolens::datasets::osv5m::FetchOptions {

@@ -143,6 +143,14 @@ fn a_spread_sample_is_read_out_of_remote_zips_entry_by_entry() {
             photo_bytes(*id)
         );
     }
+    // The folder is a game deck too, each card with its creator's credit.
+    let deck = geolens::game::deck::Deck::load(&out).expect("deck");
+    assert_eq!(deck.cards.len(), paths.len());
+    assert!(
+        deck.cards
+            .iter()
+            .all(|c| c.credit.contains("Mapillary") && c.licence == "CC BY-SA 4.0")
+    );
     let attribution = std::fs::read_to_string(out.join("ATTRIBUTION.csv")).expect("attribution");
     assert!(
         attribution.contains("CC BY-SA 4.0") && attribution.contains("user"),

@@ -39,6 +39,7 @@ fn options(mode: Mode, history: &Path) -> LaunchOptions {
             gallery_cache: Some(geolens::testing::shared_gallery_cache_dir()),
         }),
         game_history: Some(history.to_owned()),
+        datasets_dir: history.parent().map(|d| d.join("datasets")),
         ..LaunchOptions::default()
     }
 }
@@ -598,6 +599,7 @@ fn first_run_options(dir: &Path) -> LaunchOptions {
             gallery_cache: None,
         }),
         game_history: Some(dir.join("history.jsonl")),
+        datasets_dir: Some(dir.join("datasets")),
         ..LaunchOptions::default()
     }
 }
@@ -918,4 +920,39 @@ fn a_location_set_on_the_map_is_kept_in_an_xmp_sidecar_and_the_photo_untouched()
             .abs()
             < 1e-9
     );
+}
+
+#[test]
+fn a_fetched_dataset_is_offered_as_a_game_deck_with_its_credits() {
+    let dir = common::scratch_dir("gui_fetched_deck");
+    let deck = dir.join("datasets/osv5m-test");
+    std::fs::create_dir_all(deck.join("photos")).expect("mkdir");
+    for (i, f) in ["rocket.jpg", "coffee.png"].iter().enumerate() {
+        std::fs::copy(
+            common::fixture(&format!("photos/{f}")),
+            deck.join(format!("photos/{i}.jpg")),
+        )
+        .expect("copy");
+    }
+    std::fs::write(
+        deck.join("deck.csv"),
+        "file,lat,lon,title,credit,licence\n\
+         photos/0.jpg,48.85,2.35,A street in Paris,someone (Mapillary),CC BY-SA 4.0\n\
+         photos/1.jpg,35.01,135.77,A street in Kyoto,another (Mapillary),CC BY-SA 4.0\n",
+    )
+    .expect("deck");
+    let mut h = harness(first_run_options(&dir));
+    h.state_mut().state_mut().mode = Mode::Game;
+    h.step();
+    h.get_by_label("World streets (OSV-5M), 2 photos").click();
+    h.step();
+    h.get_by_label("Start game (Enter)").click();
+    h.step();
+    let cards = h
+        .state()
+        .game()
+        .game()
+        .map(|g| g.rounds())
+        .expect("started");
+    assert_eq!(cards, 2);
 }

@@ -32,6 +32,34 @@ pub enum DeckChoice {
     Demo,
     /// The user's photos with EXIF GPS.
     Own(Vec<PathBuf>),
+    /// A deck folder (`deck.csv`), such as a fetched OSV-5M sample.
+    Folder(PathBuf),
+}
+
+/// The decks `geolens datasets fetch` left in `datasets_dir`: (name, folder), by name.
+pub fn fetched_decks(datasets_dir: &std::path::Path) -> Vec<(String, PathBuf)> {
+    let Ok(entries) = std::fs::read_dir(datasets_dir) else {
+        return Vec::new();
+    };
+    let mut decks: Vec<(String, PathBuf)> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter_map(|dir| {
+            let text = std::fs::read_to_string(dir.join(crate::game::deck::DECK_FILE)).ok()?;
+            let photos = text
+                .lines()
+                .skip(1)
+                .filter(|l| !l.trim().is_empty())
+                .count();
+            let name = match dir.file_name()?.to_str()? {
+                n if n.starts_with("osv5m") => format!("World streets (OSV-5M), {photos} photos"),
+                n => format!("{n}, {photos} photos"),
+            };
+            (photos > 0).then_some((name, dir))
+        })
+        .collect();
+    decks.sort();
+    decks
 }
 
 struct CardPhoto {
@@ -58,6 +86,8 @@ pub struct GameView {
     model_ready: bool,
     /// Set when the player asked to choose their own photos: the app opens its file dialog.
     pub wants_open_dialog: bool,
+    /// Fetched decks offered in the deck menu (name, folder).
+    fetched_decks: Vec<(String, PathBuf)>,
 }
 
 impl GameView {
@@ -65,8 +95,9 @@ impl GameView {
         self.history_path.as_deref()
     }
 
-    /// `history_path`: where games are kept (`None`: nowhere, as with `--ephemeral`).
-    pub fn new(history_path: Option<PathBuf>) -> Self {
+    /// `history_path`: where games are kept (`None`: nowhere, as with `--ephemeral`);
+    /// `datasets_dir`: where fetched decks are looked for.
+    pub fn new(history_path: Option<PathBuf>, datasets_dir: Option<&std::path::Path>) -> Self {
         let stats = history_path
             .as_deref()
             .and_then(|p| history::load(p).ok())
@@ -86,6 +117,7 @@ impl GameView {
             last_tick: None,
             model_ready: false,
             wants_open_dialog: false,
+            fetched_decks: datasets_dir.map(fetched_decks).unwrap_or_default(),
         }
     }
 
@@ -197,6 +229,7 @@ impl GameView {
         let deck = match &self.deck {
             DeckChoice::Demo => Deck::load(&bundled_deck_dir()).map(|d| (d, 0)),
             DeckChoice::Own(paths) => Deck::from_photos("your photos", paths),
+            DeckChoice::Folder(dir) => Deck::load(dir).map(|d| (d, 0)),
         };
         let (deck, skipped) = match deck {
             Ok(d) => d,
@@ -515,7 +548,7 @@ impl GameView {
             ui.radio_value(&mut self.deck, DeckChoice::Demo, "Demo deck");
             let own = match &self.deck {
                 DeckChoice::Own(paths) => format!("Your {} photos", paths.len()),
-                DeckChoice::Demo => "Your photos (EXIF GPS)…".into(),
+                _ => "Your photos (EXIF GPS)…".into(),
             };
             let is_own = matches!(self.deck, DeckChoice::Own(_));
             if ui
@@ -526,6 +559,13 @@ impl GameView {
                 self.wants_open_dialog = true;
             }
         });
+        for (name, dir) in &self.fetched_decks {
+            ui.radio_value(&mut self.deck, DeckChoice::Folder(dir.clone()), name)
+                .on_hover_text(format!(
+                    "Fetched with `geolens datasets fetch`, in {}",
+                    dir.display()
+                ));
+        }
         ui.add(egui::Slider::new(&mut state.game_rounds, 1..=20).text("rounds"));
         ui.add(egui::Slider::new(&mut state.game_timer_s, 0..=180).text("s per round (0: none)"));
         match model {

@@ -75,6 +75,8 @@ pub struct LaunchOptions {
     pub game_history: Option<PathBuf>,
     /// Aerial tile folder for matching, instead of the saved one.
     pub aerial_folder: Option<PathBuf>,
+    /// Where fetched datasets (game decks) are looked for (`None`: the user data folder's).
+    pub datasets_dir: Option<PathBuf>,
 }
 
 impl Default for LaunchOptions {
@@ -94,6 +96,7 @@ impl Default for LaunchOptions {
             model: None,
             game_history: None,
             aerial_folder: None,
+            datasets_dir: None,
         }
     }
 }
@@ -325,11 +328,18 @@ impl GeolensApp {
             export_path: String::new(),
             export_message: None,
             // `--ephemeral` neither reads nor writes the game history, unless one is named.
-            game: game::GameView::new(options.game_history.or_else(|| {
-                (!options.ephemeral)
-                    .then(crate::game::history::default_history_path)
-                    .flatten()
-            })),
+            game: game::GameView::new(
+                options.game_history.or_else(|| {
+                    (!options.ephemeral)
+                        .then(crate::game::history::default_history_path)
+                        .flatten()
+                }),
+                options
+                    .datasets_dir
+                    .clone()
+                    .or_else(crate::datasets::osv5m::default_datasets_dir)
+                    .as_deref(),
+            ),
             screenshot,
             frame_bench: options.bench_frames.map(|frames| FrameBench {
                 frames: frames.max(2),

@@ -185,7 +185,13 @@ fn fetch_one(
     Ok(())
 }
 
-/// `dataset.csv` (eval's layout) and `ATTRIBUTION.csv` for the photos in the folder.
+/// The folder where `datasets fetch` puts a dataset by default (the game looks for decks there).
+pub fn default_datasets_dir() -> Option<PathBuf> {
+    crate::paths::user_data_dir().map(|d| d.join("geolens/datasets"))
+}
+
+/// `dataset.csv` (eval's layout), `ATTRIBUTION.csv` and `deck.csv` (the game's deck, credit on
+/// every card) for the photos in the folder.
 fn write_tables(out_dir: &Path, rows: &[&Row], base_url: &str) -> Result<PathBuf, DatasetError> {
     let dataset = out_dir.join("dataset.csv");
     crate::files::write_output(&dataset, true, |out| {
@@ -212,6 +218,27 @@ fn write_tables(out_dir: &Path, rows: &[&Row], base_url: &str) -> Result<PathBuf
                 format!("{} (Mapillary)", r.creator),
                 LICENCE.to_string(),
                 format!("OpenStreetView-5M test set, {base_url}"),
+            ])?;
+        }
+        w.flush()
+    })?;
+    crate::files::write_output(&out_dir.join(crate::game::deck::DECK_FILE), true, |out| {
+        let mut w = csv::Writer::from_writer(out);
+        w.write_record(["file", "lat", "lon", "title", "credit", "licence"])?;
+        for r in rows {
+            let place = [r.city.as_str(), r.country.as_str()]
+                .iter()
+                .filter(|p| !p.is_empty())
+                .copied()
+                .collect::<Vec<_>>()
+                .join(", ");
+            w.write_record([
+                format!("photos/{}.jpg", r.id),
+                r.lat.to_string(),
+                r.lon.to_string(),
+                format!("A street in {place}"),
+                format!("{} (Mapillary, OpenStreetView-5M)", r.creator),
+                LICENCE.to_string(),
             ])?;
         }
         w.flush()
