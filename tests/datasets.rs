@@ -185,6 +185,25 @@ fn a_spread_sample_is_read_out_of_remote_zips_entry_by_entry() {
             .is_some_and(|u| u.starts_with("geolens/"))
     }));
 
+    // `eval` reads the written CSV as it stands.
+    common::warm_gallery_cache();
+    let eval = common::geolens_isolated()
+        .arg("--model-dir")
+        .arg(common::test_tower_dir())
+        .arg("eval")
+        .arg(out.join("dataset.csv"))
+        .arg("--images")
+        .arg(&out)
+        .output()
+        .expect("eval");
+    assert!(eval.status.success(), "{}", stderr(&eval));
+    let report = String::from_utf8_lossy(&eval.stdout);
+    let n = paths.len();
+    assert!(
+        report.contains(&format!("photos evaluated: {n} of {n}")),
+        "{report}"
+    );
+
     // The same seed again: the same photos, all already there, nothing refetched.
     let again = fetch(&server, &out, &["--count", "12", "--seed", "5"]);
     assert!(

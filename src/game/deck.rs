@@ -145,14 +145,72 @@ impl Deck {
             state ^= state << 17;
             cards.swap(i, (state % (i as u64 + 1)) as usize);
         }
-        cards.truncate(n.max(1));
-        cards
+        spread_out(cards, n.max(1))
     }
+}
+
+/// Rounds taken far enough apart to be different places: how close two drawn photos may be.
+pub const MIN_ROUND_SPACING_KM: f64 = 25.0;
+
+/// The first `n` of the shuffled `cards`, skipping any within [`MIN_ROUND_SPACING_KM`] of one
+/// already drawn (a library's photos come in bursts a few metres apart); the skipped ones fill
+/// in only when there are not enough far-apart photos.
+fn spread_out(cards: Vec<Card>, n: usize) -> Vec<Card> {
+    let (mut drawn, mut close): (Vec<Card>, Vec<Card>) = (Vec::new(), Vec::new());
+    for card in cards {
+        let near = drawn.iter().any(|d: &Card| {
+            crate::geo::distance::haversine_km(
+                d.truth.lat_deg,
+                d.truth.lon_deg,
+                card.truth.lat_deg,
+                card.truth.lon_deg,
+            ) < MIN_ROUND_SPACING_KM
+        });
+        if near {
+            close.push(card);
+        } else if drawn.len() < n {
+            drawn.push(card);
+        }
+    }
+    let missing = n.saturating_sub(drawn.len());
+    drawn.extend(close.into_iter().take(missing));
+    drawn
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn draws_keep_rounds_apart_when_the_deck_allows() {
+        // A burst of 10 photos in one street, and 3 other cities.
+        let card = |lat_deg: f64, lon_deg: f64| Card {
+            photo: PathBuf::from("p.jpg"),
+            truth: LatLonDeg { lat_deg, lon_deg },
+            title: String::new(),
+            credit: String::new(),
+            licence: String::new(),
+        };
+        let mut cards: Vec<Card> = (0..10)
+            .map(|i| card(48.85 + i as f64 * 1e-4, 2.35))
+            .collect();
+        cards.extend([card(35.0, 135.7), card(-33.9, 151.2), card(40.7, -74.0)]);
+        let deck = Deck {
+            name: "burst".into(),
+            cards,
+        };
+        for seed in 1..20 {
+            let drawn = deck.draw(4, seed);
+            assert_eq!(drawn.len(), 4);
+            let in_paris = drawn
+                .iter()
+                .filter(|c| (c.truth.lat_deg - 48.85).abs() < 0.01)
+                .count();
+            assert_eq!(in_paris, 1, "one of the burst, three cities (seed {seed})");
+        }
+        // More rounds than far-apart photos: the close ones fill in.
+        assert_eq!(deck.draw(6, 3).len(), 6);
+    }
 
     #[test]
     fn the_bundled_deck_loads_with_real_photos_and_positions() {
