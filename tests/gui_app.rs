@@ -956,3 +956,57 @@ fn a_fetched_dataset_is_offered_as_a_game_deck_with_its_credits() {
         .expect("started");
     assert_eq!(cards, 2);
 }
+
+#[test]
+fn a_folder_of_own_photos_becomes_a_deck_in_the_background_and_stays_untouched() {
+    let dir = common::scratch_dir("gui_library");
+    let pictures = dir.join("Pictures");
+    std::fs::create_dir_all(pictures.join("2024/trip")).expect("mkdir");
+    let rocket = std::fs::read(common::fixture("photos/rocket.jpg")).expect("read");
+    // Three places far apart, a burst of two more in Kyoto, and one photo without GPS.
+    let places = [
+        ("kyoto-1.jpg", (35, 0, 4104, b'N'), (135, 46, 516, b'E')),
+        ("kyoto-2.jpg", (35, 0, 4110, b'N'), (135, 46, 520, b'E')),
+        (
+            "2024/trip/kyoto-3.jpg",
+            (35, 0, 4120, b'N'),
+            (135, 46, 530, b'E'),
+        ),
+        ("2024/trip/rio.jpg", (22, 54, 0, b'S'), (43, 10, 1200, b'W')),
+        ("paris.jpg", (48, 51, 0, b'N'), (2, 21, 0, b'E')),
+    ];
+    let mut before = Vec::new();
+    for (name, lat, lon) in places {
+        let exif = geolens::testing::exif_block(lat, lon, "2024:04:01 09:30:00");
+        let bytes = geolens::testing::jpeg_with_exif(&rocket, &exif);
+        std::fs::write(pictures.join(name), &bytes).expect("write");
+        before.push((pictures.join(name), bytes));
+    }
+    std::fs::write(pictures.join("no-gps.jpg"), &rocket).expect("write");
+    let mut h = harness(first_run_options(&dir));
+    h.state_mut().state_mut().mode = Mode::Game;
+    h.step();
+    h.get_by_label("Your photo folder…");
+    h.state_mut().game_mut().scan_folder(pictures.clone());
+    step_until(&mut h, "the folder scan", |app| {
+        !app.game().scanning_library()
+    });
+    h.get_by_label("Your folder Pictures: 5 photos with GPS");
+    h.get_by_label_contains("1 photo(s) without EXIF GPS left out");
+    h.state_mut().state_mut().game_rounds = 3;
+    h.get_by_label("Start game (Enter)").click();
+    h.step();
+    let game = h.state().game().game().expect("started");
+    assert_eq!(
+        game.rounds(),
+        3,
+        "three far-apart places, the Kyoto burst played once"
+    );
+    for (path, bytes) in before {
+        assert_eq!(
+            std::fs::read(&path).expect("read"),
+            bytes,
+            "{path:?} untouched"
+        );
+    }
+}

@@ -47,6 +47,7 @@ impl GeolensApp {
             DialogPurpose::Photos => self.state.last_folder.clone(),
             DialogPurpose::ModelFolder => self.state.model_dir.clone(),
             DialogPurpose::AerialFolder => self.state.aerial_folder.clone(),
+            DialogPurpose::DeckFolder => self.state.last_folder.clone(),
         };
         let spawned = std::thread::Builder::new()
             .name("geolens-dialog".into())
@@ -97,6 +98,11 @@ impl GeolensApp {
             DialogPurpose::AerialFolder => {
                 if let Some(dir) = paths.into_iter().next() {
                     self.state.aerial_folder = Some(dir);
+                }
+            }
+            DialogPurpose::DeckFolder => {
+                if let Some(dir) = paths.into_iter().next() {
+                    self.game.scan_folder(dir);
                 }
             }
         }
@@ -158,7 +164,7 @@ fn pick(purpose: DialogPurpose, start: Option<PathBuf>) -> Vec<PathBuf> {
             .add_filter("Photos", &crate::photo::PHOTO_EXTENSIONS)
             .pick_files()
             .unwrap_or_default(),
-        DialogPurpose::ModelFolder | DialogPurpose::AerialFolder => {
+        DialogPurpose::ModelFolder | DialogPurpose::AerialFolder | DialogPurpose::DeckFolder => {
             dialog.pick_folder().into_iter().collect()
         }
     }

@@ -484,6 +484,9 @@ impl GeolensApp {
         if std::mem::take(&mut self.game.wants_open_dialog) {
             self.open_dialog(super::DialogPurpose::Photos);
         }
+        if std::mem::take(&mut self.game.wants_folder_dialog) {
+            self.open_dialog(super::DialogPurpose::DeckFolder);
+        }
     }
 }
 

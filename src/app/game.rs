@@ -34,6 +34,8 @@ pub enum DeckChoice {
     Own(Vec<PathBuf>),
     /// A deck folder (`deck.csv`), such as a fetched OSV-5M sample.
     Folder(PathBuf),
+    /// The scanned folder of the player's own photos.
+    Library(PathBuf),
 }
 
 /// The decks `geolens datasets fetch` left in `datasets_dir`: (name, folder), by name.
@@ -78,7 +80,7 @@ pub struct GameView {
     next_id: PhotoId,
     pub deck: DeckChoice,
     /// Why the last start failed, or a note about the deck.
-    message: Option<String>,
+    pub(super) message: Option<String>,
     history_path: Option<PathBuf>,
     stats: HistoryStats,
     saved: bool,
@@ -88,6 +90,11 @@ pub struct GameView {
     pub wants_open_dialog: bool,
     /// Fetched decks offered in the deck menu (name, folder).
     fetched_decks: Vec<(String, PathBuf)>,
+    /// Set when the player asked for a folder of their photos: the app opens its dialog.
+    pub wants_folder_dialog: bool,
+    /// A folder of the player's photos being scanned, and the last one scanned.
+    pub(super) scanning: Option<super::library::LibraryScan>,
+    pub(super) library: Option<(PathBuf, Deck)>,
 }
 
 impl GameView {
@@ -118,6 +125,9 @@ impl GameView {
             model_ready: false,
             wants_open_dialog: false,
             fetched_decks: datasets_dir.map(fetched_decks).unwrap_or_default(),
+            wants_folder_dialog: false,
+            scanning: None,
+            library: None,
         }
     }
 
@@ -230,6 +240,12 @@ impl GameView {
             DeckChoice::Demo => Deck::load(&bundled_deck_dir()).map(|d| (d, 0)),
             DeckChoice::Own(paths) => Deck::from_photos("your photos", paths),
             DeckChoice::Folder(dir) => Deck::load(dir).map(|d| (d, 0)),
+            DeckChoice::Library(dir) => match &self.library {
+                Some((scanned, deck)) if scanned == dir => Ok((deck.clone(), 0)),
+                _ => Err(crate::game::GameError::EmptyDeck(
+                    " (the folder is still being scanned)".into(),
+                )),
+            },
         };
         let (deck, skipped) = match deck {
             Ok(d) => d,
@@ -291,6 +307,7 @@ impl GameView {
 
     /// Per frame: the timer, keyboard shortcuts, and the game's end.
     pub fn tick(&mut self, ctx: &egui::Context) {
+        self.poll_library();
         let Some(game) = &mut self.game else {
             return;
         };
@@ -559,6 +576,7 @@ impl GameView {
                 self.wants_open_dialog = true;
             }
         });
+        self.library_ui(ui);
         for (name, dir) in &self.fetched_decks {
             ui.radio_value(&mut self.deck, DeckChoice::Folder(dir.clone()), name)
                 .on_hover_text(format!(

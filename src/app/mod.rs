@@ -9,6 +9,7 @@ mod explore;
 mod first_run;
 pub mod game;
 mod keep;
+mod library;
 mod panels;
 pub mod photos;
 mod shortcuts;
@@ -109,6 +110,8 @@ enum DialogPurpose {
     ModelFolder,
     /// A folder of aerial tiles.
     AerialFolder,
+    /// A folder of the player's photos, for a game deck.
+    DeckFolder,
 }
 
 /// Which numbers the heatmap shows.
@@ -411,6 +414,10 @@ impl GeolensApp {
     /// The latest aerial matching run.
     pub fn aerial_view(&self) -> Option<&aerial::AerialView> {
         self.aerial.as_ref()
+    }
+
+    pub fn game_mut(&mut self) -> &mut game::GameView {
+        &mut self.game
     }
 
     pub fn game(&self) -> &game::GameView {

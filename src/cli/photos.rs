@@ -1,7 +1,6 @@
 //! What `predict` and `eval` share: finding photos, loading the model with a visible status,
 //! and running photos through it while the next one is decoded on a second thread.
 
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::sync_channel;
 
@@ -10,55 +9,8 @@ use super::progress::Progress;
 use crate::model::backend::{BackendChoice, select_backend};
 use crate::photo::decode::decode_photo;
 use crate::photo::exif::{PhotoFacts, read_facts};
-use crate::photo::has_photo_extension;
+use crate::photo::walk::{Seen, walk};
 use crate::predict::{LoadStage, ModelDirs, Prediction, Predictor};
-
-/// Folders and photos already seen, by canonical path: symbolic links are followed once, so a
-/// link loop (`ln -s . a`) or two links to one folder never list a photo twice.
-#[derive(Default)]
-struct Seen(HashSet<PathBuf>);
-
-impl Seen {
-    /// True the first time a file or folder is met, by whatever name.
-    fn first_time(&mut self, path: &Path) -> bool {
-        match std::fs::canonicalize(path) {
-            Ok(canonical) => self.0.insert(canonical),
-            // A dangling link or an unreadable entry: kept, so that it is reported by name.
-            Err(_) => true,
-        }
-    }
-}
-
-fn walk(dir: &Path, seen: &mut Seen, out: &mut Vec<PathBuf>) -> Result<(), CliError> {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(CliError::io(dir))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .collect();
-    entries.sort();
-    for path in entries {
-        match std::fs::metadata(&path) {
-            Ok(meta) if meta.is_dir() => {
-                if seen.first_time(&path) {
-                    walk(&path, seen, out)?;
-                }
-            }
-            Ok(_) => {
-                if has_photo_extension(&path) && seen.first_time(&path) {
-                    out.push(path);
-                }
-            }
-            // An entry that cannot even be looked at (a name too long for the system, no
-            // permission) is listed, so that reading it reports why, instead of vanishing.
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => out.push(path),
-            Err(_) => {
-                if has_photo_extension(&path) {
-                    out.push(path);
-                }
-            }
-        }
-    }
-    Ok(())
-}
 
 /// The photos named by `paths`: files as given, folders searched recursively (sorted, photo
 /// extensions only). A path that does not exist is an error before anything runs.
@@ -68,7 +20,7 @@ pub fn collect_photos(paths: &[PathBuf]) -> Result<Vec<PathBuf>, CliError> {
     for path in paths {
         if path.is_dir() {
             if seen.first_time(path) {
-                walk(path, &mut seen, &mut photos)?;
+                walk(path, &mut seen, &mut photos).map_err(|(dir, e)| CliError::io(&dir)(e))?;
             }
         } else if path.exists() {
             photos.push(path.clone());

@@ -5,6 +5,7 @@ pub mod decode;
 mod error;
 pub mod exif;
 pub mod preprocess;
+pub mod walk;
 
 pub use error::PhotoError;
 
