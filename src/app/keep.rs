@@ -200,17 +200,9 @@ impl GeolensApp {
                     ),
                     (None, None) => return None,
                 };
-                let top = e
-                    .top_places
-                    .iter()
-                    .find(|(g, _)| *g == self.state.granularity)
-                    .and_then(|(_, p)| p.first());
-                let regions = e
-                    .regions
-                    .iter()
-                    .find(|(g, _)| *g == self.state.granularity)
-                    .map(|(_, r)| r.as_slice())
-                    .unwrap_or_default();
+                let granularity = self.state.granularity;
+                let top = e.places_at(granularity).and_then(<[_]>::first);
+                let regions = e.regions_at(granularity).unwrap_or_default();
                 Some(ExportRow::new(
                     e.name.clone(),
                     position,

@@ -72,7 +72,24 @@ pub struct PhotoQueue {
     clock_prior: bool,
 }
 
+/// The entry of `list` for `granularity`, when there is one.
+fn at_granularity<T>(list: &[(Granularity, Vec<T>)], granularity: Granularity) -> Option<&[T]> {
+    list.iter()
+        .find(|(g, _)| *g == granularity)
+        .map(|(_, items)| items.as_slice())
+}
+
 impl PhotoEntry {
+    /// The top places at a granularity (none before a prediction).
+    pub fn places_at(&self, granularity: Granularity) -> Option<&[PlaceGuess]> {
+        at_granularity(&self.top_places, granularity)
+    }
+
+    /// The credible regions at a granularity (none before a prediction).
+    pub fn regions_at(&self, granularity: Granularity) -> Option<&[CredibleRegion]> {
+        at_granularity(&self.regions, granularity)
+    }
+
     /// Shows the model's own answer, or the one weighed by the photo's clock (when it has one
     /// and `clock_prior`), working out what the panels show once (each a pass over the 100k
     /// gallery points).
@@ -174,20 +191,12 @@ impl PhotoQueue {
 
     /// The credible regions of the photo on screen at a granularity, when predicted.
     pub fn selected_regions(&self, granularity: Granularity) -> Option<&[CredibleRegion]> {
-        self.selected()?
-            .regions
-            .iter()
-            .find(|(g, _)| *g == granularity)
-            .map(|(_, regions)| regions.as_slice())
+        self.selected()?.regions_at(granularity)
     }
 
     /// The top places of the photo on screen at a granularity, when predicted.
     pub fn selected_places(&self, granularity: Granularity) -> Option<&[PlaceGuess]> {
-        self.selected()?
-            .top_places
-            .iter()
-            .find(|(g, _)| *g == granularity)
-            .map(|(_, places)| places.as_slice())
+        self.selected()?.places_at(granularity)
     }
 
     pub fn selected_id(&self) -> Option<PhotoId> {

@@ -101,12 +101,7 @@ impl GeolensApp {
         }
         let photo = self.photos.selected()?;
         photo.prediction.as_ref()?;
-        let places = photo
-            .top_places
-            .iter()
-            .find(|(g, _)| *g == self.state.granularity)
-            .map(|(_, places)| places.as_slice())
-            .unwrap_or_default();
+        let places = photo.places_at(self.state.granularity).unwrap_or_default();
         if let Some((id, rank)) = self.selected_place
             && id == photo.id
             && let Some(place) = places.get(rank)
