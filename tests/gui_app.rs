@@ -124,7 +124,7 @@ fn a_dropped_photo_gets_results_and_a_heatmap_and_a_corrupt_drop_keeps_them() {
     step_until(&mut h, "a prediction", |app| {
         app.photos()
             .selected()
-            .is_some_and(|p| p.prediction.is_some())
+            .is_some_and(|p| p.prediction().is_some())
     });
     let shown = h
         .state()
@@ -142,7 +142,7 @@ fn a_dropped_photo_gets_results_and_a_heatmap_and_a_corrupt_drop_keeps_them() {
         .state()
         .photos()
         .selected()
-        .and_then(|p| p.prediction.as_ref())
+        .and_then(|p| p.prediction())
         .map(|p| p.top_places(h.state().state().granularity, 1).remove(0))
         .expect("top place");
     assert!(
@@ -280,7 +280,7 @@ fn aerial_tiles_are_ranked_beside_the_photo_and_a_click_flies_the_map_there() {
     step_until(&mut h, "a prediction", |app| {
         app.photos()
             .selected()
-            .is_some_and(|p| p.prediction.is_some())
+            .is_some_and(|p| p.prediction().is_some())
     });
     // Around the most likely fine cell: a tile that looks like the photo, two plain ones and
     // a damaged one; the towers are the colour baseline (the scorer with a known answer).
@@ -288,7 +288,7 @@ fn aerial_tiles_are_ranked_beside_the_photo_and_a_click_flies_the_map_there() {
         .state()
         .photos()
         .selected()
-        .and_then(|p| p.prediction.as_ref())
+        .and_then(|p| p.prediction())
         .map(|p| p.top_places(Granularity::Fine, 1).remove(0))
         .expect("top place");
     let center = TileId::containing(top.center, 17);
@@ -385,7 +385,7 @@ fn the_app_geolocates_a_photo_on_the_gpu_backend() {
     step_until(&mut h, "a prediction on the GPU", |app| {
         app.photos()
             .selected()
-            .is_some_and(|p| p.prediction.is_some())
+            .is_some_and(|p| p.prediction().is_some())
     });
     h.get_by_label_contains(&format!("running on {}", gpu.description));
     h.get_by_label_contains("Geolocated in");
@@ -393,7 +393,7 @@ fn the_app_geolocates_a_photo_on_the_gpu_backend() {
         .state()
         .photos()
         .selected()
-        .and_then(|p| p.prediction.as_ref())
+        .and_then(|p| p.prediction())
         .and_then(|p| p.best_guess())
         .expect("a best guess");
     assert!(
@@ -521,7 +521,7 @@ fn a_result_is_framed_with_its_guess_and_exif_position_in_view() {
     step_until(&mut h, "a prediction", |app| {
         app.photos()
             .selected()
-            .is_some_and(|p| p.prediction.is_some())
+            .is_some_and(|p| p.prediction().is_some())
     });
     for _ in 0..5 {
         h.step();
@@ -541,8 +541,7 @@ fn a_result_is_framed_with_its_guess_and_exif_position_in_view() {
 
     // A place picked in the list: its row is selected, the map closes in on its cell.
     let second = photo
-        .prediction
-        .as_ref()
+        .prediction()
         .map(|p| p.top_places(app.state().granularity, 2).remove(1))
         .expect("a second place");
     h.get_by_label_contains("Place 2: ").click();
@@ -756,7 +755,7 @@ fn the_photos_clock_is_outlined_and_weighs_the_answer_on_request() {
     step_until(&mut h, "a prediction", |app| {
         app.photos()
             .selected()
-            .is_some_and(|p| p.prediction.is_some())
+            .is_some_and(|p| p.prediction().is_some())
     });
     h.step();
     h.get_by_label("Camera clock");
@@ -838,7 +837,7 @@ fn a_location_set_on_the_map_is_kept_in_an_xmp_sidecar_and_the_photo_untouched()
     step_until(&mut h, "a prediction", |app| {
         app.photos()
             .selected()
-            .is_some_and(|p| p.prediction.is_some())
+            .is_some_and(|p| p.prediction().is_some())
     });
     h.get_by_label("Pick on the map").click();
     h.step();

@@ -159,7 +159,7 @@ impl GeolensApp {
         let Some(photo) = self.photos.selected() else {
             return;
         };
-        let Some(prediction) = photo.prediction.clone() else {
+        let Some(prediction) = photo.prediction().cloned() else {
             return;
         };
         self.aerial_requests += 1;
@@ -184,7 +184,7 @@ impl GeolensApp {
         let selected = self
             .photos
             .selected()
-            .map(|p| (p.id, p.prediction.is_some()));
+            .map(|p| (p.id, p.prediction().is_some()));
         let Some((photo_id, predicted)) = selected else {
             return;
         };

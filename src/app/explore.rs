@@ -229,7 +229,7 @@ impl GeolensApp {
         };
         let (id, occlusion_progress, occlusion) =
             (photo.id, photo.occlusion_progress, photo.occlusion.clone());
-        if photo.prediction.is_some() {
+        if photo.prediction().is_some() {
             ui.separator();
             ui.label(RichText::new("Spatial support").strong())
                 .on_hover_text("Grey patches hide parts of the photo one at a time; red marks where hiding lowers the top place's probability most.");

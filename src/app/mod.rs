@@ -518,7 +518,7 @@ impl GeolensApp {
                 .map(HeatmapKey::Photo);
         }
         Some(match self.photos.selected() {
-            Some(p) if p.prediction.is_some() => HeatmapKey::Photo(p.id),
+            Some(p) if p.prediction().is_some() => HeatmapKey::Photo(p.id),
             _ if self.file_scores.is_some() => HeatmapKey::File,
             _ => HeatmapKey::PhotoDensity,
         })
@@ -574,7 +574,7 @@ impl GeolensApp {
                 let prediction = if self.state.mode == Mode::Game {
                     self.game.prediction(id)
                 } else {
-                    self.photos.get(id).and_then(|p| p.prediction.as_ref())
+                    self.photos.get(id).and_then(|p| p.prediction())
                 };
                 match prediction {
                     Some(p) => {

@@ -38,12 +38,12 @@ pub struct PhotoEntry {
     pub path: Option<std::path::PathBuf>,
     /// The location the user set for the photo, and where it came from.
     pub chosen: Option<(crate::geo::latlon::LatLonDeg, String)>,
-    /// The answer shown: the model's own, or weighed by the photo's clock when that is on.
-    pub prediction: Option<Prediction>,
-    /// The model's own answer, kept to switch the clock prior on and off.
+    /// The model's own answer.
     pub plain: Option<Prediction>,
     /// What the photo's clock says (and the answer weighed by it), when EXIF has one.
     pub clock: Option<ClockAnswer>,
+    /// Whether the answer shown is the one weighed by the clock (see [`Self::prediction`]).
+    clock_applied: bool,
     /// Why the photo's clock could not be used.
     pub clock_note: Option<String>,
     /// Worked out once when the prediction arrives, not every frame: the best point guess
@@ -90,28 +90,37 @@ impl PhotoEntry {
         at_granularity(&self.regions, granularity)
     }
 
+    /// The answer shown: the model's own, or the one weighed by the photo's clock when that
+    /// is on and the photo has a clock.
+    pub fn prediction(&self) -> Option<&Prediction> {
+        match (&self.clock, self.clock_applied) {
+            (Some(clock), true) => Some(&clock.prediction),
+            _ => self.plain.as_ref(),
+        }
+    }
+
     /// Shows the model's own answer, or the one weighed by the photo's clock (when it has one
     /// and `clock_prior`), working out what the panels show once (each a pass over the 100k
     /// gallery points).
     fn show_answer(&mut self, clock_prior: bool) {
-        let chosen = match (&self.clock, clock_prior) {
-            (Some(clock), true) => Some(clock.prediction.clone()),
-            _ => self.plain.clone(),
-        };
-        let Some(prediction) = chosen else {
+        self.clock_applied = clock_prior && self.clock.is_some();
+        let Some(prediction) = self.prediction() else {
             return;
         };
-        self.best_guess = prediction.best_guess();
-        self.top_places = Granularity::ALL
+        let best_guess = prediction.best_guess();
+        let top_places = Granularity::ALL
             .into_iter()
             .map(|g| (g, prediction.top_places(g, TOP_PLACES)))
             .collect();
-        self.regions = Granularity::ALL
+        let regions = Granularity::ALL
             .into_iter()
             .map(|g| (g, prediction.credible_regions(g, &CREDIBLE_MASSES)))
             .collect();
-        self.localizability = Some(prediction.localizability());
-        self.prediction = Some(prediction);
+        let localizability = Some(prediction.localizability());
+        self.best_guess = best_guess;
+        self.top_places = top_places;
+        self.regions = regions;
+        self.localizability = localizability;
     }
 }
 
@@ -148,8 +157,8 @@ impl PhotoQueue {
                     facts: PhotoFacts::default(),
                     path: None,
                     chosen: None,
-                    prediction: None,
                     plain: None,
+                    clock_applied: false,
                     clock: None,
                     clock_note: None,
                     best_guess: None,

@@ -100,7 +100,7 @@ impl GeolensApp {
             });
         }
         let photo = self.photos.selected()?;
-        photo.prediction.as_ref()?;
+        photo.prediction()?;
         let places = photo.places_at(self.state.granularity).unwrap_or_default();
         if let Some((id, rank)) = self.selected_place
             && id == photo.id
