@@ -15,6 +15,7 @@ pub mod game;
 pub mod geo;
 pub mod map;
 pub mod model;
+pub mod net;
 pub mod paths;
 pub mod photo;
 pub mod predict;

@@ -224,8 +224,6 @@ impl OnlineTiles {
         attribution: impl Into<String>,
         cache_dir: Option<PathBuf>,
     ) -> Self {
-        // reqwest is built without a default TLS provider: install ring's once.
-        let _ = rustls::crypto::ring::default_provider().install_default();
         Self {
             name: name.into(),
             url_template: url_template.into(),
@@ -307,12 +305,7 @@ impl OnlineTiles {
 /// An HTTP client that waits at most `tile` for a connection, the headers or each read (the
 /// blocking client's timeout bounds each wait, not the whole body).
 fn client_with_deadline(tile: Duration) -> Result<reqwest::blocking::Client, String> {
-    reqwest::blocking::Client::builder()
-        .user_agent(crate::USER_AGENT)
-        .connect_timeout(tile)
-        .timeout(tile)
-        .build()
-        .map_err(|e| e.to_string())
+    crate::net::blocking_client(tile, tile).map_err(|e| e.to_string())
 }
 
 /// A network error's message and causes, without the URL (the tile is named already).

@@ -19,12 +19,7 @@ fn network(url: &str, e: &dyn std::fmt::Display) -> DatasetError {
 
 impl Http {
     pub fn new() -> Result<Self, DatasetError> {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let client = reqwest::blocking::Client::builder()
-            .user_agent(crate::USER_AGENT)
-            .connect_timeout(Duration::from_secs(20))
-            .timeout(Duration::from_secs(60))
-            .build()
+        let client = crate::net::blocking_client(Duration::from_secs(20), Duration::from_secs(60))
             .map_err(|e| network("", &e))?;
         Ok(Self { client })
     }
@@ -118,19 +113,8 @@ fn content_range(
     if response.status().as_u16() != 206 {
         return Err(no_ranges());
     }
-    let value = response
-        .headers()
-        .get(reqwest::header::CONTENT_RANGE)
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(no_ranges)?;
-    let (span, total) = value
-        .strip_prefix("bytes ")
-        .and_then(|r| r.split_once('/'))
-        .ok_or_else(no_ranges)?;
-    let start = span
-        .split_once('-')
-        .and_then(|(a, _)| a.trim().parse().ok())
-        .ok_or_else(no_ranges)?;
-    let total = total.trim().parse().map_err(|_| no_ranges())?;
-    Ok((start, total))
+    match crate::net::content_range(response) {
+        Some((start, _, Some(total))) => Ok((start, total)),
+        _ => Err(no_ranges()),
+    }
 }

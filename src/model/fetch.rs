@@ -313,13 +313,7 @@ impl Http {
     /// timeout bounds the wait for the headers and each read of the body, not the whole
     /// (1.2 GB) download.
     fn new(stall_timeout: std::time::Duration) -> Result<Self, FetchError> {
-        // reqwest is built without a default TLS provider: install ring's once.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let client = reqwest::blocking::Client::builder()
-            .user_agent(crate::USER_AGENT)
-            .connect_timeout(std::time::Duration::from_secs(20))
-            .timeout(stall_timeout)
-            .build()
+        let client = crate::net::blocking_client(std::time::Duration::from_secs(20), stall_timeout)
             .map_err(|e| FetchError::Network {
                 url: String::new(),
                 message: e.to_string(),
@@ -398,13 +392,8 @@ fn check_content_range(
         .get(reqwest::header::CONTENT_RANGE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let range = value
-        .strip_prefix("bytes ")
-        .and_then(|r| r.split_once('/'))
-        .and_then(|(span, _)| span.split_once('-'))
-        .and_then(|(a, b)| Some((a.trim().parse::<u64>().ok()?, b.trim().parse::<u64>().ok()?)));
-    match range {
-        Some((a, b)) if a == first && b <= last && a <= b => Ok(()),
+    match crate::net::content_range(response) {
+        Some((a, b, _)) if a == first && b <= last && a <= b => Ok(()),
         _ => Err(FetchError::BadSource {
             url: url.to_string(),
             message: format!(
