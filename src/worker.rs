@@ -21,7 +21,9 @@ use crate::model::backend::{BackendChoice, select_backend};
 use crate::model::fetch::{FetchOptions, FetchOutcome, FetchProgress, fetch_clip_vision};
 use crate::photo::decode::{decode_photo, decode_photo_bytes};
 use crate::photo::exif::{PhotoFacts, read_facts, read_facts_from_bytes};
-use crate::predict::{LoadStage, ModelDirs, OcclusionMap, Prediction, Predictor, StageTimes};
+use crate::predict::{
+    ClockAnswer, LoadStage, ModelDirs, OcclusionMap, Prediction, Predictor, StageTimes,
+};
 
 /// Longest side of the previews sent for display, in pixels.
 pub const PREVIEW_PX: u32 = 768;
@@ -145,6 +147,9 @@ pub enum Event {
     Predicted {
         id: PhotoId,
         prediction: Box<Prediction>,
+        /// What the photo's clock says, worked out here rather than on the window's thread:
+        /// `Ok(None)` without a clock, `Err` with a note when its tags cannot be read.
+        clock: Box<Result<Option<ClockAnswer>, String>>,
         times: StageTimes,
     },
     /// A one-line reason; nothing else about the photo changes.
@@ -215,6 +220,8 @@ enum ModelJob {
 #[derive(Default)]
 struct Shared {
     decoded: Mutex<std::collections::HashMap<PhotoId, Arc<RgbImage>>>,
+    /// Each decoded photo's EXIF facts (its clock weighs the answer).
+    facts: Mutex<std::collections::HashMap<PhotoId, PhotoFacts>>,
     forgotten: Mutex<std::collections::HashSet<PhotoId>>,
     queue: Mutex<VecDeque<ModelJob>>,
     queue_changed: std::sync::Condvar,
@@ -292,6 +299,9 @@ impl Worker {
                 if let Ok(mut d) = self.shared.decoded.lock() {
                     d.remove(&id);
                 }
+                if let Ok(mut f) = self.shared.facts.lock() {
+                    f.remove(&id);
+                }
             }
             Request::MatchTiles {
                 id,
@@ -336,6 +346,9 @@ impl Worker {
                     Ok((image, facts)) => {
                         if let Ok(mut d) = shared.decoded.lock() {
                             d.insert(id, image.clone());
+                        }
+                        if let Ok(mut f) = shared.facts.lock() {
+                            f.insert(id, facts.clone());
                         }
                         let preview = Arc::new(preview(&image, PREVIEW_PX));
                         shared.enqueue([ModelJob::Predict(id)]);
@@ -459,11 +472,20 @@ fn model_thread(shared: &Arc<Shared>, events: &Sender<Event>, wake: &Arc<dyn Fn(
                 };
                 send(Event::Running { id });
                 match p.predict_photo_guarded(&image) {
-                    Ok((prediction, times)) => send(Event::Predicted {
-                        id,
-                        prediction: Box::new(prediction),
-                        times,
-                    }),
+                    Ok((prediction, times)) => {
+                        let facts = shared
+                            .facts
+                            .lock()
+                            .ok()
+                            .and_then(|f| f.get(&id).cloned())
+                            .unwrap_or_default();
+                        send(Event::Predicted {
+                            id,
+                            clock: Box::new(prediction.clock_answer(&facts)),
+                            prediction: Box::new(prediction),
+                            times,
+                        })
+                    }
                     Err(e) => send(Event::Failed {
                         id,
                         error: e.to_string(),

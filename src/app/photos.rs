@@ -271,16 +271,16 @@ impl PhotoQueue {
             Event::Predicted {
                 id,
                 prediction,
+                clock,
                 times,
             } => {
                 let clock_prior = self.clock_prior;
                 let entry = self.get_mut(*id)?;
-                let plain = (**prediction).clone();
-                match plain.clock_answer(&entry.facts) {
-                    Ok(answer) => entry.clock = answer,
-                    Err(note) => entry.clock_note = Some(note),
+                match clock.as_ref() {
+                    Ok(answer) => entry.clock = answer.clone(),
+                    Err(note) => entry.clock_note = Some(note.clone()),
                 }
-                entry.plain = Some(plain);
+                entry.plain = Some((**prediction).clone());
                 entry.show_answer(clock_prior);
                 entry.times = Some(*times);
                 entry.status = PhotoStatus::Done;
