@@ -27,35 +27,35 @@ xdotool mousemove 1399 849
 "$bin" --ephemeral --window-size 1400x850 --force --screenshot docs/explore-no-model.png \
   assets/deck/falcon9-dscovr-launch.jpg
 
+# Starts the app with the arguments after OUT, runs the function `steps` against its window,
+# saves the screen to OUT and closes the app.
+drive() {
+  local out=$1; shift
+  "$bin" --ephemeral --window-size 1400x850 "$@" &
+  app=$!
+  sleep 5
+  xdotool windowfocus --sync "$(xdotool search --sync --name '^geolens$' | head -n 1)"
+  steps
+  sleep 2
+  import -window root "$out"
+  kill $app
+  wait $app 2>/dev/null || true
+  app=
+}
+
 # 2. The offline map with its place names, zoomed in on Europe (banner put away with Escape).
-"$bin" --ephemeral --window-size 1400x850 --center 46.5,8 --zoom 5.3 &
-app=$!
-sleep 5
-win=$(xdotool search --sync --name '^geolens$' | head -n 1)
-xdotool windowfocus --sync "$win"
-xdotool key Escape
-sleep 2
-import -window root docs/map-names.png
-kill $app
-wait $app 2>/dev/null || true
-app=
+steps() { xdotool key Escape; }
+drive docs/map-names.png --center 46.5,8 --zoom 5.3
 
 # 3. The game, human-only: a guess placed and the round revealed, framed in view.
-"$bin" --ephemeral --game --window-size 1400x850 &
-app=$!
-sleep 5
-win=$(xdotool search --sync --name '^geolens$' | head -n 1)
-xdotool windowfocus --sync "$win"
-xdotool key Return
-sleep 2
-xdotool mousemove 1050 330 click 1
-sleep 1
-xdotool mousemove 1399 849 key space
-sleep 2
-import -window root docs/game-round.png
-kill $app
-wait $app 2>/dev/null || true
-app=
+steps() {
+  xdotool key Return
+  sleep 2
+  xdotool mousemove 1050 330 click 1
+  sleep 1
+  xdotool mousemove 1399 849 key space
+}
+drive docs/game-round.png --game
 # 4. The answer's layers (credible regions, the camera clock's zones) over a STAND-IN tower's
 # answer: noise weights, so the places mean nothing; the layout and layers are what is shown.
 target/release/examples/stand_in_tower "$tmp/stand-in" >/dev/null
