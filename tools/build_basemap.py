@@ -27,6 +27,8 @@ import sys
 import numpy as np
 from PIL import Image, ImageDraw
 
+from topojson import decode_arcs
+
 Image.MAX_IMAGE_PIXELS = None
 
 TILE_PX = 256
@@ -60,22 +62,6 @@ def relief_mosaic(relief, zoom):
     w = (src_row - r0).astype(np.float32)[:, None, None]
     out = equi[r0] * (1 - w) + equi[r1] * w
     return out
-
-
-def decode_arcs(topo):
-    """TopoJSON arcs -> list of [(lon_deg, lat_deg), ...] (quantised and delta-coded input)."""
-    sx, sy = topo["transform"]["scale"]
-    tx, ty = topo["transform"]["translate"]
-    arcs = []
-    for arc in topo["arcs"]:
-        x = y = 0
-        pts = []
-        for dx, dy in arc:
-            x += dx
-            y += dy
-            pts.append((x * sx + tx, y * sy + ty))
-        arcs.append(pts)
-    return arcs
 
 
 def arc_use_counts(topo):

@@ -21,20 +21,7 @@ import json
 import math
 from collections import defaultdict
 
-
-def decode_arcs(topo):
-    scale_x, scale_y = topo["transform"]["scale"]
-    tx, ty = topo["transform"]["translate"]
-    arcs = []
-    for arc in topo["arcs"]:
-        x = y = 0
-        points = []
-        for dx, dy in arc:
-            x += dx
-            y += dy
-            points.append((x * scale_x + tx, y * scale_y + ty))
-        arcs.append(points)
-    return arcs
+from topojson import decode_arcs
 
 
 def ring_points(arcs, ring):
