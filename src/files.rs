@@ -206,17 +206,22 @@ mod tests {
         assert_eq!(std::fs::read(&path).unwrap(), b"one");
         write_output(&path, true, |w| w.write_all(b"two")).expect("forced");
         assert_eq!(std::fs::read(&path).unwrap(), b"two");
-        let names: Vec<_> = std::fs::read_dir(&dir)
-            .unwrap()
-            .flatten()
-            .map(|e| e.file_name())
-            .collect();
+        let names = names_in(&dir);
         assert_eq!(names.len(), 1, "{names:?}");
         // A folder under the output's name is never replaced, even with --force.
         std::fs::create_dir(dir.join("sub")).unwrap();
         let err = write_output(&dir.join("sub"), true, |_| Ok(())).expect_err("folder");
         assert!(matches!(err, OutputError::NotAFile(_)), "{err}");
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// The names in a folder (no temporary file may be left behind).
+    fn names_in(dir: &Path) -> Vec<std::ffi::OsString> {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect()
     }
 
     #[test]
@@ -236,11 +241,7 @@ mod tests {
             write_output_at(&path, false, |_| Ok(())),
             Err(OutputError::Exists(_))
         ));
-        let names: Vec<_> = std::fs::read_dir(&dir)
-            .unwrap()
-            .flatten()
-            .map(|e| e.file_name())
-            .collect();
+        let names = names_in(&dir);
         assert_eq!(names.len(), 1, "{names:?}");
         let _ = std::fs::remove_dir_all(&dir);
     }
