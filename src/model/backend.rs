@@ -78,9 +78,6 @@ pub fn cpu_device() -> Device {
     Device::flex()
 }
 
-/// Threads the CPU backend uses, once [`set_cpu_threads`] has run (0: not set).
-static CPU_THREADS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-
 /// Sets how many threads the CPU backend's matrix products and element-wise work use: `threads`,
 /// or every core the machine offers (rayon's global pool, which `flex` and its `gemm` matrix
 /// products run on). Call once, first thing in `main`, before the model runs. Returns the
@@ -92,16 +89,12 @@ pub fn set_cpu_threads(threads: Option<usize>) -> usize {
     let _ = rayon::ThreadPoolBuilder::new()
         .num_threads(n)
         .build_global();
-    CPU_THREADS.store(n, std::sync::atomic::Ordering::Relaxed);
-    n
+    cpu_threads()
 }
 
-/// Threads the CPU backend uses: as set by [`set_cpu_threads`], else every core.
+/// Threads the CPU backend uses: the size of rayon's global pool.
 pub fn cpu_threads() -> usize {
-    match CPU_THREADS.load(std::sync::atomic::Ordering::Relaxed) {
-        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        n => n,
-    }
+    rayon::current_num_threads()
 }
 
 pub fn cpu_backend(fallback_notice: Option<String>) -> SelectedBackend {
