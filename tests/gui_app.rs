@@ -265,6 +265,18 @@ fn a_whole_game_is_played_with_clicks_and_keys_and_lands_in_the_history() {
     assert_eq!(games[0].rounds.len(), rounds);
     assert_eq!(h.state().game().stats().games, 1);
     h.get_by_label_contains(&format!("1 games, {rounds} rounds"));
+    // A second game with the same photos answers from what the first one worked out: nothing
+    // goes to the model, and the model's guess and the photo are there from the first frame.
+    assert_eq!(h.state().game().photos_requested(), rounds);
+    h.get_by_label("Start game (Enter)").click();
+    h.step();
+    assert_eq!(h.state().game().photos_requested(), 0);
+    let game = h.state().game().game().expect("second game");
+    assert!(
+        game.model_guess_ready(),
+        "the model's guess is known at once"
+    );
+    assert!(h.state().game().settled(), "the photo is shown at once");
 }
 
 #[test]

@@ -17,6 +17,7 @@ use crate::map::markers::{GreatCircle, Pin};
 use crate::predict::Prediction;
 use crate::worker::{Event, ModelState, PhotoId, PhotoSource, Request, Worker};
 
+use super::answers::{Answer, AnswerCache, PhotoKey};
 use super::state::AppState;
 
 /// Game photos get ids from here up, apart from the explorer's.
@@ -65,6 +66,8 @@ pub fn fetched_decks(datasets_dir: &std::path::Path) -> Vec<(String, PathBuf)> {
 }
 
 struct CardPhoto {
+    /// The photo file as it was when the game started (`None`: unreadable).
+    key: Option<PhotoKey>,
     preview: Option<Arc<RgbImage>>,
     texture: Option<egui::TextureHandle>,
     prediction: Option<Prediction>,
@@ -95,6 +98,10 @@ pub struct GameView {
     /// A folder of the player's photos being scanned, and the last one scanned.
     pub(super) scanning: Option<super::library::LibraryScan>,
     pub(super) library: Option<(PathBuf, Deck)>,
+    /// Answers for photos played before, reused by later games.
+    answers: AnswerCache,
+    /// How many photos the last start sent to the model (the others were known).
+    photos_requested: usize,
 }
 
 impl GameView {
@@ -128,6 +135,8 @@ impl GameView {
             wants_folder_dialog: false,
             scanning: None,
             library: None,
+            answers: AnswerCache::default(),
+            photos_requested: 0,
         }
     }
 
@@ -159,11 +168,13 @@ impl GameView {
                 if let Some(p) = self.photos.get_mut(id) {
                     p.preview = Some(preview.clone());
                 }
+                self.remember(*id);
             }
             Event::Predicted { id, prediction, .. } => {
                 if let Some(p) = self.photos.get_mut(id) {
                     p.prediction = Some((**prediction).clone());
                 }
+                self.remember(*id);
                 self.pass_model_guess();
             }
             Event::Failed { id, error } => {
@@ -172,6 +183,22 @@ impl GameView {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// Keeps a card's preview and answer for later games, once it has both.
+    fn remember(&mut self, id: PhotoId) {
+        let Some(p) = self.photos.get(&id) else {
+            return;
+        };
+        if let (Some(key), Some(preview), Some(prediction)) = (&p.key, &p.preview, &p.prediction) {
+            self.answers.insert(
+                key.clone(),
+                Answer {
+                    preview: preview.clone(),
+                    prediction: prediction.clone(),
+                },
+            );
         }
     }
 
@@ -262,29 +289,50 @@ impl GameView {
         self.photos.clear();
         let cards: Vec<Card> = deck.draw(rounds, seed);
         self.model_ready = matches!(model, ModelState::Ready { .. } | ModelState::Loading(_));
+        self.photos_requested = 0;
         for card in &cards {
-            self.next_id += 1;
-            let id = self.next_id;
-            self.ids.push(id);
-            self.photos.insert(
-                id,
-                CardPhoto {
-                    preview: None,
-                    texture: None,
-                    prediction: None,
-                    error: None,
-                },
-            );
+            self.add_card(card, worker);
+        }
+        let limit = (timer_s > 0).then(|| Duration::from_secs(u64::from(timer_s)));
+        self.game = Some(Game::new(cards, limit, self.model_ready));
+        self.pass_model_guess();
+        self.deck_name = deck.name;
+        self.saved = false;
+        self.last_tick = None;
+    }
+
+    /// A card's photo: known from an earlier game, or sent to the model now (all cards at the
+    /// start, so that the answers are ready before their rounds).
+    fn add_card(&mut self, card: &Card, worker: &Worker) {
+        self.next_id += 1;
+        let id = self.next_id;
+        self.ids.push(id);
+        let key = PhotoKey::of(&card.photo);
+        let known = key.as_ref().and_then(|k| self.answers.get(k)).cloned();
+        if known.is_none() {
+            self.photos_requested += 1;
             worker.send(Request::Photo {
                 id,
                 source: PhotoSource::File(card.photo.clone()),
             });
         }
-        let limit = (timer_s > 0).then(|| Duration::from_secs(u64::from(timer_s)));
-        self.game = Some(Game::new(cards, limit, self.model_ready));
-        self.deck_name = deck.name;
-        self.saved = false;
-        self.last_tick = None;
+        let (preview, prediction) =
+            known.map_or((None, None), |a| (Some(a.preview), Some(a.prediction)));
+        self.photos.insert(
+            id,
+            CardPhoto {
+                key,
+                preview,
+                texture: None,
+                prediction,
+                error: None,
+            },
+        );
+    }
+
+    /// How many of the last game's photos went to the model (the rest were answered before).
+    pub fn photos_requested(&self) -> usize {
+        self.photos_requested
     }
 
     /// Photos dropped or opened in game mode become the deck ("play your own library").
@@ -331,6 +379,10 @@ impl GameView {
 
     /// Model state changes: a model that turns out to be missing makes the game human-only.
     pub fn model_changed(&mut self, model: &ModelState) {
+        if matches!(model, ModelState::Loading(_)) {
+            // Another model (or the same one reloaded with other settings): answers anew.
+            self.answers.clear();
+        }
         if matches!(model, ModelState::Missing { .. } | ModelState::Failed(_))
             && let Some(game) = &mut self.game
         {

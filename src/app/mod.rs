@@ -3,6 +3,7 @@
 //! background [`Worker`], and heatmaps, markers and results come from the library.
 
 pub mod aerial;
+mod answers;
 mod certainty;
 mod dialog;
 mod explore;
