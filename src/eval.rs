@@ -1,7 +1,9 @@
 //! Accuracy as the geolocation literature reports it (im2gps, PlaNet, GeoCLIP): the share of
 //! photos whose guess lies within 1 / 25 / 200 / 750 / 2500 km of the truth (haversine on a
-//! 6371 km sphere), the median error, and the mean GeoGuessr score. Also the benchmark file
-//! format: a CSV of `path,lat,lon` in the layout of the im2gps / im2gps3k meta files.
+//! 6371 km sphere), the median and mean error, and the mean GeoGuessr score (OSV-5M's
+//! "GeoScore": the same formula). Also the benchmark file format: a CSV of `path,lat,lon` in
+//! the layout of the im2gps / im2gps3k meta files, with an optional `country` column (ISO
+//! 3166 alpha-2, as in OSV-5M) for country accuracy.
 
 use std::io::Read;
 
@@ -27,6 +29,8 @@ pub enum EvalError {
 pub struct DatasetRow {
     pub path: String,
     pub truth: LatLonDeg,
+    /// The country the photo was taken in (ISO 3166 alpha-2, upper case), when listed.
+    pub country: Option<String>,
 }
 
 fn column(headers: &[String], names: &[&str]) -> Option<usize> {
@@ -54,8 +58,8 @@ pub fn read_dataset(reader: impl Read) -> Result<Vec<DatasetRow>, EvalError> {
             .get(i)
             .is_some_and(|f| f.trim().parse::<f64>().is_ok())
     };
-    let (columns, header_row) = if first.len() >= 3 && is_number(1) && is_number(2) {
-        ((0, 1, 2), None)
+    let (columns, country, header_row) = if first.len() >= 3 && is_number(1) && is_number(2) {
+        ((0, 1, 2), None, None)
     } else {
         let headers: Vec<String> = first.iter().map(str::to_string).collect();
         let path = column(
@@ -67,7 +71,8 @@ pub fn read_dataset(reader: impl Read) -> Result<Vec<DatasetRow>, EvalError> {
             .ok_or(EvalError::MissingColumn("LAT"))?;
         let lon = column(&headers, &["lon", "lng", "long", "longitude", "lon_deg"])
             .ok_or(EvalError::MissingColumn("LON"))?;
-        ((path, lat, lon), Some(()))
+        let country = column(&headers, &["country", "country_code", "cc"]);
+        ((path, lat, lon), country, Some(()))
     };
     let parse = |record: &csv::StringRecord, line: u64| -> Result<DatasetRow, EvalError> {
         let field = |i: usize, what: &str| {
@@ -96,6 +101,10 @@ pub fn read_dataset(reader: impl Read) -> Result<Vec<DatasetRow>, EvalError> {
                 lat_deg: number(columns.1, "latitude", 90.0)?,
                 lon_deg: number(columns.2, "longitude", 180.0)?,
             },
+            country: country
+                .and_then(|i| record.get(i))
+                .map(|c| c.trim().to_ascii_uppercase())
+                .filter(|c| !c.is_empty()),
         })
     };
     let mut rows = Vec::new();
@@ -124,6 +133,8 @@ pub struct AccuracySummary {
     /// [`ACCURACY_THRESHOLDS_KM`], shares in [0, 1].
     pub within: Vec<(f64, f64)>,
     pub median_error_km: f64,
+    pub mean_error_km: f64,
+    /// Also OSV-5M's GeoScore (5000 exp(-d / 1492.7 km), averaged).
     pub mean_geoguessr_points: f64,
 }
 
@@ -153,6 +164,7 @@ pub fn summarize(errors_km: &[f64]) -> Option<AccuracySummary> {
         evaluated: errors_km.len(),
         within,
         median_error_km: median(errors_km)?,
+        mean_error_km: errors_km.iter().sum::<f64>() / n,
         mean_geoguessr_points: errors_km.iter().map(|&e| geoguessr_points(e)).sum::<f64>() / n,
     })
 }
@@ -222,6 +234,18 @@ mod tests {
             }
         );
 
+        // OSV-5M's layout as `datasets fetch` writes it: a country per photo, maybe blank.
+        let osv = "path,lat,lon,country,city\n\
+                   photos/1.jpg,48.85,2.35,fr,Paris\n\
+                   photos/2.jpg,35.0,135.7,,\n";
+        let rows = read_dataset(osv.as_bytes()).expect("parses");
+        assert_eq!(rows[0].country.as_deref(), Some("FR"));
+        assert_eq!(rows[1].country, None);
+        assert_eq!(
+            read_dataset(plain.as_bytes()).expect("parses")[0].country,
+            None
+        );
+
         for (text, needle) in [
             ("", "no photos"),
             ("IMG_ID,LAT\n1.jpg,10\n", "LON"),
@@ -246,6 +270,7 @@ mod tests {
             [2.0 / 6.0, 2.0 / 6.0, 3.0 / 6.0, 3.0 / 6.0, 4.0 / 6.0]
         );
         assert_eq!(s.median_error_km, (30.0 + 800.0) / 2.0);
+        assert_eq!(s.mean_error_km, errors.iter().sum::<f64>() / 6.0);
         let points: f64 = errors.iter().map(|&e| geoguessr_points(e)).sum::<f64>() / 6.0;
         assert_eq!(s.mean_geoguessr_points, points);
         assert_eq!(summarize(&[7.0]).expect("one").median_error_km, 7.0);

@@ -203,6 +203,25 @@ fn a_spread_sample_is_read_out_of_remote_zips_entry_by_entry() {
         report.contains(&format!("photos evaluated: {n} of {n}")),
         "{report}"
     );
+    // The dataset's countries give a country accuracy: each guess's country from its nearest
+    // GeoNames place, counted against the listed one.
+    let truth: std::collections::HashMap<String, String> = csv_rows(&out.join("dataset.csv"))
+        .into_iter()
+        .map(|r| (r["path"].clone(), r["country"].clone()))
+        .collect();
+    let namer = geolens::geo::place_names::PlaceNamer::new();
+    let right = csv_rows(&out.join("dataset.results.csv"))
+        .iter()
+        .filter(|r| {
+            let at = |k: &str| r[k].parse::<f64>().expect(k);
+            namer.country_code(at("guess_lat_deg"), at("guess_lon_deg")) == truth[&r["path"]]
+        })
+        .count();
+    let expected = format!(
+        "right country: {:.1}% of {n} photos",
+        100.0 * right as f64 / n as f64
+    );
+    assert!(report.contains(&expected), "{expected:?} in {report}");
 
     // The same seed again: the same photos, all already there, nothing refetched.
     let again = fetch(&server, &out, &["--count", "12", "--seed", "5"]);
@@ -269,4 +288,21 @@ fn a_cut_fetch_resumes_and_a_server_without_ranges_is_refused() {
         text.contains("range requests") && text.lines().count() == 1,
         "{text}"
     );
+}
+
+/// A CSV file's rows, each by column name.
+fn csv_rows(path: &std::path::Path) -> Vec<std::collections::HashMap<String, String>> {
+    let mut reader = csv::Reader::from_path(path).expect("csv");
+    let headers = reader.headers().expect("header").clone();
+    reader
+        .records()
+        .map(|r| {
+            let r = r.expect("row");
+            headers
+                .iter()
+                .zip(r.iter())
+                .map(|(h, v)| (h.to_string(), v.to_string()))
+                .collect()
+        })
+        .collect()
 }

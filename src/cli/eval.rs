@@ -32,6 +32,9 @@ pub struct EvalReport {
     pub summary: Option<AccuracySummary>,
     /// The same, for the least sure, middle and most sure third of the photos.
     pub by_localizability: Vec<TercileSummary>,
+    /// `(guessed in the right country, answered photos with a country)`, when the dataset
+    /// lists countries.
+    pub country_right: Option<(usize, usize)>,
     pub listed: usize,
     pub failed: usize,
     pub results_path: PathBuf,
@@ -50,11 +53,25 @@ impl std::fmt::Display for EvalReport {
             for (km, share) in &s.within {
                 writeln!(f, "{:>7} km  {:>6.1}%", km, share * 100.0)?;
             }
-            writeln!(f, "median error: {:.1} km", s.median_error_km)?;
             writeln!(
                 f,
-                "mean GeoGuessr score: {:.0} / 5000",
+                "median error: {:.1} km, mean error: {:.0} km",
+                s.median_error_km, s.mean_error_km
+            )?;
+            writeln!(
+                f,
+                "mean GeoGuessr score (OSV-5M's GeoScore): {:.0} / 5000",
                 s.mean_geoguessr_points
+            )?;
+        }
+        if let Some((right, listed)) = self.country_right
+            && listed > 0
+        {
+            writeln!(
+                f,
+                "right country: {:.1}% of {listed} photos (the guess's country: its nearest \
+                 GeoNames place)",
+                100.0 * right as f64 / listed as f64
             )?;
         }
         if !self.by_localizability.is_empty() {
@@ -141,6 +158,8 @@ struct Guess {
     lon_deg: f64,
     error_km: f64,
     localizability: f64,
+    /// Whether the guess is in the photo's country (`None`: the dataset does not say).
+    country_right: Option<bool>,
 }
 
 /// Runs the benchmark. Refuses to overwrite an existing results file unless `force`.
@@ -163,6 +182,11 @@ pub fn eval(options: &EvalOptions) -> Result<EvalReport, CliError> {
     crate::files::check_output(&results_path, options.force)?;
     let predictor = load_predictor(options.model_dir.as_deref(), options.backend)?;
     let photos: Vec<PathBuf> = rows.iter().map(|r| options.images.join(&r.path)).collect();
+    let countries = rows
+        .iter()
+        .any(|r| r.country.is_some())
+        .then(crate::geo::place_names::PlaceNamer::new);
+    let mut country_right = countries.as_ref().map(|_| (0, 0));
     // (localizability, error) of every photo the model answered.
     let mut answered: Vec<(f64, f64)> = Vec::with_capacity(rows.len());
     let mut failed = 0;
@@ -175,27 +199,37 @@ pub fn eval(options: &EvalOptions) -> Result<EvalReport, CliError> {
             let row = &rows[i];
             let clock_prior = options.clock_prior;
             let facts = &outcome.facts;
-            let guess = outcome.result.and_then(|plain| {
-                let p = match plain.clock_answer(facts) {
-                    Ok(Some(answer)) if clock_prior => answer.prediction,
-                    _ => plain,
-                };
-                let g = p.best_guess().ok_or_else(|| "no prediction".to_string())?;
-                Ok(Guess {
-                    lat_deg: g.lat_deg,
-                    lon_deg: g.lon_deg,
-                    error_km: haversine_km(
-                        row.truth.lat_deg,
-                        row.truth.lon_deg,
-                        g.lat_deg,
-                        g.lon_deg,
-                    ),
-                    localizability: p.localizability(),
-                })
-            });
+            let guess =
+                outcome.result.and_then(|plain| {
+                    let p = match plain.clock_answer(facts) {
+                        Ok(Some(answer)) if clock_prior => answer.prediction,
+                        _ => plain,
+                    };
+                    let g = p.best_guess().ok_or_else(|| "no prediction".to_string())?;
+                    Ok(Guess {
+                        lat_deg: g.lat_deg,
+                        lon_deg: g.lon_deg,
+                        error_km: haversine_km(
+                            row.truth.lat_deg,
+                            row.truth.lon_deg,
+                            g.lat_deg,
+                            g.lon_deg,
+                        ),
+                        localizability: p.localizability(),
+                        country_right: row.country.as_deref().zip(countries.as_ref()).map(
+                            |(truth, namer)| namer.country_code(g.lat_deg, g.lon_deg) == truth,
+                        ),
+                    })
+                });
             let record = match guess {
                 Ok(g) => {
                     answered.push((g.localizability, g.error_km));
+                    if let (Some(right), Some((hits, listed))) =
+                        (g.country_right, country_right.as_mut())
+                    {
+                        *hits += usize::from(right);
+                        *listed += 1;
+                    }
                     result_record(row, Some(g), String::new())
                 }
                 Err(message) => {
@@ -221,6 +255,7 @@ pub fn eval(options: &EvalOptions) -> Result<EvalReport, CliError> {
     Ok(EvalReport {
         summary: summarize(&errors_km),
         by_localizability: summarize_by_localizability(&answered),
+        country_right,
         listed: rows.len(),
         failed,
         results_path,

@@ -4,9 +4,12 @@
 //! the photos, `dataset.csv` in `geolens eval`'s layout (`path,lat,lon` plus country, city and
 //! creator) and `ATTRIBUTION.csv` (photo, creator, licence, source).
 //!
-//! The layout assumed (a `test.csv` and `images/test/NN.zip` under the base URL, entries named
-//! by photo id) follows the dataset card as of 2024; it could not be checked against the hub
-//! from the machines geolens is built on, so the base URL and the zip names are settings.
+//! The layout (a `test.csv` and `images/test/00.zip` to `04.zip` under the base URL, each photo
+//! an entry `<id>.jpg`, in whatever folder) is the one the dataset's authors document: their
+//! `DATASET.md` fetches exactly those five zips and `test.csv` from `osv5m/osv5m`, and their
+//! loader opens `<id>.jpg`. It was read from that documentation, not tried against the hub
+//! (unreachable from the machines geolens is built on), so the base URL and the zip names stay
+//! settings.
 
 use std::path::{Path, PathBuf};
 

@@ -58,6 +58,12 @@ impl PlaceNamer {
         }
     }
 
+    /// The country code (ISO 3166 alpha-2) of the GeoNames place nearest to a point: the
+    /// country a guess falls in, except within a few km of a border.
+    pub fn country_code(&self, lat_deg: f64, lon_deg: f64) -> &str {
+        &self.geocoder.search((lat_deg, lon_deg)).record.cc
+    }
+
     /// "City, Region, Country" for a small cell (level 9 and finer, about 20 km or less);
     /// "Region, Country" for a middle one; "Country" for a large one; "near Country" when
     /// the nearest known place is far away (open sea, ice).
