@@ -1,6 +1,7 @@
-//! geolens's CLIP image embeddings for photos, one JSON line each, with the tower's time: the
-//! geolens side of the reference comparison in `tools/reference/` (cosine against PyTorch's
-//! embeddings of the same tower, speed at the same thread count).
+//! geolens's CLIP image embeddings for photos, one JSON line each, with the tower's time, the
+//! whole photo's time and the five most likely gallery points: the geolens side of the
+//! reference comparisons in `tools/reference/` (cosine against PyTorch's embeddings of the
+//! same tower, GeoCLIP's own top points, speed at the same thread count).
 //!
 //! ```text
 //! cargo run --release --example clip_embed -- TOWER_DIR PHOTO... [--threads N] [--batch N]
@@ -54,9 +55,23 @@ fn main() -> anyhow::Result<()> {
         let start = Instant::now();
         let embedding = predictor.clip_embeddings(&[&image], 1)?.remove(0);
         let ms = start.elapsed().as_secs_f64() * 1e3;
+        // The whole photo as `geolens predict` runs it: decode, preprocess, tower, heads,
+        // scoring against the 100k gallery.
+        let start = Instant::now();
+        let image = geolens::photo::decode::decode_photo(std::path::Path::new(photo))?;
+        let (prediction, _) = predictor.predict_photo(&image)?;
+        let whole_ms = start.elapsed().as_secs_f64() * 1e3;
+        let top_points: Vec<[f64; 3]> = prediction
+            .top_points(5)
+            .iter()
+            .map(|p| [p.lat_deg, p.lon_deg, p.probability])
+            .collect();
         println!(
             "{}",
-            serde_json::json!({ "photo": photo, "ms": ms, "embedding": embedding })
+            serde_json::json!({
+                "photo": photo, "ms": ms, "whole_ms": whole_ms,
+                "embedding": embedding, "top_points": top_points,
+            })
         );
     }
     Ok(())
