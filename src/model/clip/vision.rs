@@ -10,8 +10,9 @@ use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{Embedding, EmbeddingConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig};
-use burn::tensor::activation::{sigmoid, softmax};
 use burn::tensor::{Device, Tensor};
+
+use super::cpu_kernels;
 
 #[derive(Config, Debug, PartialEq)]
 pub struct ClipVisionConfig {
@@ -160,7 +161,7 @@ impl Attention {
         );
         let k = split(self.k_proj.forward(x.clone()));
         let v = split(self.v_proj.forward(x));
-        let weights = softmax(q.matmul(k.swap_dims(2, 3)), 3);
+        let weights = cpu_kernels::softmax_last(q.matmul(k.swap_dims(2, 3)));
         let out = weights.matmul(v).swap_dims(1, 2).reshape([b, n, h]);
         self.out_proj.forward(out)
     }
@@ -172,9 +173,10 @@ pub struct Mlp {
     pub fc2: Linear,
 }
 
-/// CLIP's activation: `x * sigmoid(1.702 x)`.
+/// CLIP's activation: `x * sigmoid(1.702 x)` (one threaded pass on the CPU, see
+/// [`cpu_kernels`]).
 pub fn quick_gelu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
-    x.clone() * sigmoid(x.mul_scalar(1.702))
+    cpu_kernels::quick_gelu(x)
 }
 
 impl Mlp {
