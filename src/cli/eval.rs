@@ -11,7 +11,10 @@ use crate::eval::{
     summarize_by_localizability,
 };
 use crate::geo::distance::{geoguessr_points, haversine_km};
+use crate::geo::place_names::PlaceNamer;
 use crate::model::backend::BackendChoice;
+use crate::photo::exif::PhotoFacts;
+use crate::predict::Prediction;
 
 #[derive(Debug, Clone)]
 pub struct EvalOptions {
@@ -162,6 +165,33 @@ struct Guess {
     country_right: Option<bool>,
 }
 
+/// The model's answer for a benchmark row: the clock-weighed one when `clock_prior` and the
+/// photo has a clock, else the plain one; its country checked when the row lists one.
+fn guess_for(
+    row: &DatasetRow,
+    plain: Prediction,
+    facts: &PhotoFacts,
+    clock_prior: bool,
+    countries: Option<&PlaceNamer>,
+) -> Result<Guess, String> {
+    let p = match plain.clock_answer(facts) {
+        Ok(Some(answer)) if clock_prior => answer.prediction,
+        _ => plain,
+    };
+    let g = p.best_guess().ok_or_else(|| "no prediction".to_string())?;
+    Ok(Guess {
+        lat_deg: g.lat_deg,
+        lon_deg: g.lon_deg,
+        error_km: haversine_km(row.truth.lat_deg, row.truth.lon_deg, g.lat_deg, g.lon_deg),
+        localizability: p.localizability(),
+        country_right: row
+            .country
+            .as_deref()
+            .zip(countries)
+            .map(|(truth, namer)| namer.country_code(g.lat_deg, g.lon_deg) == truth),
+    })
+}
+
 /// Runs the benchmark. Refuses to overwrite an existing results file unless `force`.
 pub fn eval(options: &EvalOptions) -> Result<EvalReport, CliError> {
     let text =
@@ -185,7 +215,7 @@ pub fn eval(options: &EvalOptions) -> Result<EvalReport, CliError> {
     let countries = rows
         .iter()
         .any(|r| r.country.is_some())
-        .then(crate::geo::place_names::PlaceNamer::new);
+        .then(PlaceNamer::new);
     let mut country_right = countries.as_ref().map(|_| (0, 0));
     // (localizability, error) of every photo the model answered.
     let mut answered: Vec<(f64, f64)> = Vec::with_capacity(rows.len());
@@ -197,30 +227,15 @@ pub fn eval(options: &EvalOptions) -> Result<EvalReport, CliError> {
         let mut write_failure = None;
         run_photos(&predictor, &photos, |i, outcome| {
             let row = &rows[i];
-            let clock_prior = options.clock_prior;
-            let facts = &outcome.facts;
-            let guess =
-                outcome.result.and_then(|plain| {
-                    let p = match plain.clock_answer(facts) {
-                        Ok(Some(answer)) if clock_prior => answer.prediction,
-                        _ => plain,
-                    };
-                    let g = p.best_guess().ok_or_else(|| "no prediction".to_string())?;
-                    Ok(Guess {
-                        lat_deg: g.lat_deg,
-                        lon_deg: g.lon_deg,
-                        error_km: haversine_km(
-                            row.truth.lat_deg,
-                            row.truth.lon_deg,
-                            g.lat_deg,
-                            g.lon_deg,
-                        ),
-                        localizability: p.localizability(),
-                        country_right: row.country.as_deref().zip(countries.as_ref()).map(
-                            |(truth, namer)| namer.country_code(g.lat_deg, g.lon_deg) == truth,
-                        ),
-                    })
-                });
+            let guess = outcome.result.and_then(|plain| {
+                guess_for(
+                    row,
+                    plain,
+                    &outcome.facts,
+                    options.clock_prior,
+                    countries.as_ref(),
+                )
+            });
             let record = match guess {
                 Ok(g) => {
                     answered.push((g.localizability, g.error_km));
