@@ -5,8 +5,8 @@
 //! vectorises it (AVX2 + FMA when the CPU has them, picked at run time).
 //!
 //! Measured on ViT-L/14 (`examples/tower_ops`, 2 threads): see `models/README.md`. On any
-//! other device, or if reading the values back fails, the plain burn ops run instead, so the
-//! answer never depends on which path ran beyond float rounding (tests compare both).
+//! other device, or for a tensor that is not float32, the plain burn ops run instead; the two
+//! paths agree up to float rounding (tests compare them).
 
 use burn::tensor::activation::{sigmoid, softmax};
 use burn::tensor::{DType, Tensor, TensorData};
@@ -34,12 +34,14 @@ pub fn softmax_last<const D: usize>(x: Tensor<D>) -> Tensor<D> {
     if !on_cpu_as_f32(&x) {
         return softmax(x, D - 1);
     }
-    let row_len = x.dims()[D - 1];
+    let row_len = x.dims()[D - 1].max(1);
+    // Whole rows per task, about CHUNK values.
+    let rows_per_task = (CHUNK / row_len).max(1);
     map_on_cpu(x, |values| {
         values
-            .par_chunks_mut(row_len.max(1) * (CHUNK / row_len.max(1)).max(1))
+            .par_chunks_mut(row_len * rows_per_task)
             .for_each(|rows| {
-                for row in rows.chunks_mut(row_len.max(1)) {
+                for row in rows.chunks_mut(row_len) {
                     run_vectorised(row, softmax_row);
                 }
             });
