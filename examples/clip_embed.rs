@@ -1,7 +1,9 @@
 //! geolens's CLIP image embeddings for photos, one JSON line each, with the tower's time, the
 //! whole photo's time and the five most likely gallery points: the geolens side of the
 //! reference comparisons in `tools/reference/` (cosine against PyTorch's embeddings of the
-//! same tower, GeoCLIP's own top points, speed at the same thread count).
+//! same tower, GeoCLIP's own top points, speed at the same thread count). On stderr: peak
+//! resident memory while loading (the weight file is mapped, so its pages count there) and,
+//! measured apart from it, while the photos run.
 //!
 //! ```text
 //! cargo run --release --example clip_embed -- TOWER_DIR PHOTO... [--threads N] [--batch N]
@@ -32,9 +34,14 @@ fn main() -> anyhow::Result<()> {
     let started = Instant::now();
     let predictor = geolens::predict::Predictor::load(&dirs, &device, |_| {})?;
     eprintln!(
-        "loaded in {:.1} s, {threads} threads",
-        started.elapsed().as_secs_f64()
+        "loaded in {:.1} s, {threads} threads; peak resident memory while loading {:.0} MB, \
+         resident after it {:.0} MB",
+        started.elapsed().as_secs_f64(),
+        status_mb("VmHWM:"),
+        status_mb("VmRSS:"),
     );
+    // Linux: "5" resets the peak (VmHWM) to the present size.
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
     if let Some(batch) = batch {
         let images = photos
             .iter()
@@ -47,6 +54,10 @@ fn main() -> anyhow::Result<()> {
         println!(
             "{}",
             serde_json::json!({ "batch": batch, "ms_per_photo": ms })
+        );
+        eprintln!(
+            "peak resident memory at batch {batch}: {:.0} MB",
+            status_mb("VmHWM:")
         );
         return Ok(());
     }
@@ -74,5 +85,19 @@ fn main() -> anyhow::Result<()> {
             })
         );
     }
+    eprintln!(
+        "peak resident memory while predicting one photo at a time: {:.0} MB",
+        status_mb("VmHWM:")
+    );
     Ok(())
+}
+
+/// A memory figure of this process from /proc/self/status in MB (0 where there is none).
+fn status_mb(key: &str) -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kb = status
+        .lines()
+        .find(|l| l.starts_with(key))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok());
+    kb.unwrap_or(0.0) / 1e3
 }

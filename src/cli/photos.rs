@@ -4,8 +4,11 @@
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::sync_channel;
 
+use image::RgbImage;
+
 use super::CliError;
 use super::progress::Progress;
+use crate::model::ModelError;
 use crate::model::backend::{BackendChoice, select_backend};
 use crate::photo::decode::decode_photo;
 use crate::photo::exif::{PhotoFacts, read_facts};
@@ -87,14 +90,17 @@ pub struct PhotoOutcome {
 }
 
 /// Runs every photo through the predictor in order, calling `each` with its index and outcome.
-/// The next photo is decoded on a second thread while the model works.
+/// The next photos are decoded on a second thread while the model works; photos that decode
+/// go through the tower [`Predictor::folder_batch`] at a time, and should a batch fail, each
+/// of its photos again alone, so that an error names the photo it belongs to.
 pub fn run_photos(
     predictor: &Predictor,
     photos: &[PathBuf],
     mut each: impl FnMut(usize, PhotoOutcome),
 ) {
+    let batch = predictor.folder_batch().max(1);
     std::thread::scope(|scope| {
-        let (tx, rx) = sync_channel(2);
+        let (tx, rx) = sync_channel(2 * batch);
         scope.spawn(move || {
             for path in photos {
                 let decoded = decode_photo(path).map_err(|e| e.to_string());
@@ -108,23 +114,54 @@ pub fn run_photos(
                 }
             }
         });
-        for (i, (path, facts, decoded)) in rx.into_iter().enumerate() {
-            let result = decoded.and_then(|image| {
-                predictor
-                    .predict_photo_guarded(&image)
-                    .map(|(prediction, _)| prediction)
-                    .map_err(|e| format!("{}: {e}", path.display()))
-            });
-            each(
-                i,
-                PhotoOutcome {
-                    path,
-                    facts,
-                    result,
-                },
-            );
+        let mut index = 0;
+        let mut received = rx.into_iter().peekable();
+        while received.peek().is_some() {
+            let group: Vec<_> = received.by_ref().take(batch).collect();
+            for outcome in predict_group(predictor, group) {
+                each(index, outcome);
+                index += 1;
+            }
         }
     });
+}
+
+/// Photos decoded (or not) by [`run_photos`]'s reader: path, facts, image or reason.
+type Decoded = (PathBuf, PhotoFacts, Result<RgbImage, String>);
+
+/// One pass of the tower over the photos of `group` that decoded; outcomes in `group`'s order.
+fn predict_group(predictor: &Predictor, group: Vec<Decoded>) -> Vec<PhotoOutcome> {
+    let images: Vec<&RgbImage> = group
+        .iter()
+        .filter_map(|(_, _, d)| d.as_ref().ok())
+        .collect();
+    let predictions: Vec<Result<Prediction, ModelError>> =
+        match predictor.predict_photos_guarded(&images) {
+            Ok(all) if all.len() == images.len() => all.into_iter().map(|(p, _)| Ok(p)).collect(),
+            _ => images
+                .iter()
+                .map(|image| predictor.predict_photo_guarded(image).map(|(p, _)| p))
+                .collect(),
+        };
+    let mut predictions = predictions.into_iter();
+    group
+        .into_iter()
+        .map(|(path, facts, decoded)| {
+            let result = match decoded {
+                Ok(_) => match predictions.next() {
+                    Some(Ok(prediction)) => Ok(prediction),
+                    Some(Err(e)) => Err(format!("{}: {e}", path.display())),
+                    None => Err(format!("{}: no prediction came back", path.display())),
+                },
+                Err(e) => Err(e),
+            };
+            PhotoOutcome {
+                path,
+                facts,
+                result,
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]

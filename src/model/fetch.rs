@@ -28,7 +28,7 @@ pub const DEFAULT_BASE_URL: &str =
     "https://huggingface.co/openai/clip-vit-large-patch14/resolve/main";
 
 /// Largest safetensors header accepted (the real one is about 70 KB).
-const MAX_HEADER_BYTES: u64 = 16 << 20;
+pub(crate) const MAX_HEADER_BYTES: u64 = 16 << 20;
 
 /// Bytes read from the network between progress reports and cancellation checks.
 const CHUNK_BYTES: usize = 1 << 20;
@@ -130,11 +130,13 @@ pub fn is_vision_tensor(name: &str) -> bool {
 
 /// One tensor of the source file: its header entry and absolute byte range.
 #[derive(Debug, Clone, PartialEq)]
-struct SourceTensor {
-    name: String,
-    entry: Value,
-    begin: u64,
-    end: u64,
+pub(crate) struct SourceTensor {
+    pub(crate) name: String,
+    /// The tensor's header entry (`dtype`, `shape`, `data_offsets`), checked for consistency.
+    pub(crate) entry: Value,
+    /// Absolute byte range in the file.
+    pub(crate) begin: u64,
+    pub(crate) end: u64,
 }
 
 /// A run of source bytes copied to one place in the record.
@@ -179,7 +181,7 @@ struct Plan {
 
 /// Parses a safetensors header (the JSON after the 8-byte length) and lists the tensors kept,
 /// in file order, with absolute offsets (`data_start` = 8 + header length).
-fn select_tensors(
+pub(crate) fn select_tensors(
     header_json: &[u8],
     data_start: u64,
     keep: impl Fn(&str) -> bool,

@@ -23,6 +23,7 @@ use crate::model::ModelError;
 use crate::model::backend::{
     BackendChoice, BackendKind, SelectedBackend, cpu_backend, max_tensor_bytes,
 };
+use crate::model::clip::tower::ClipTower;
 use crate::model::clip::vision::ClipVision;
 use crate::model::clip::weights::{default_clip_dir, load_clip_vision};
 use crate::model::device_io::{read_floats, rows_per_buffer, wait_for, without_panics};
@@ -613,7 +614,7 @@ pub struct StageTimes {
 /// GeoCLIP's heads turn them into gallery and cell probabilities.
 #[derive(Debug)]
 pub struct Predictor {
-    tower: ClipVision,
+    tower: ClipTower,
     geolocator: Geolocator,
     device: Device,
     /// Photos per pass of the tower: as many as fit the device's buffers, at most
@@ -625,6 +626,9 @@ pub struct Predictor {
 
 /// The most photos sent through the tower in one pass (bounds host memory on the CPU).
 pub const MAX_TOWER_BATCH: usize = 16;
+
+/// Photos per pass for folders on the CPU (see [`Predictor::folder_batch`]).
+const CPU_FOLDER_BATCH: usize = 4;
 
 impl Predictor {
     /// Loads the tower first (the part most often missing, so that its absence is reported
@@ -707,6 +711,7 @@ impl Predictor {
         geolocator: Geolocator,
         device: &Device,
     ) -> Result<Self, ModelError> {
+        let tower = ClipTower::new(tower, device)?;
         let (features, expected) = (tower.projection_dim(), geolocator.heads.image.input_dim());
         if features != expected {
             return Err(ModelError::Shape(format!(
@@ -734,6 +739,17 @@ impl Predictor {
         self.max_batch
     }
 
+    /// Photos per pass for a folder of photos: as many as fit on a GPU; 4 on the CPU, where a
+    /// batch shares each weight's trip through the cache (ViT-L/14, 2 threads: 806 ms a photo
+    /// at batch 4, 811 at 8, 845 alone; `models/README.md`) and more only delays the first
+    /// answers.
+    pub fn folder_batch(&self) -> usize {
+        match self.tower {
+            ClipTower::Cpu(..) => self.max_batch.min(CPU_FOLDER_BATCH),
+            ClipTower::Device(_) => self.max_batch,
+        }
+    }
+
     /// What model this is, for status lines.
     pub fn describe(&self) -> String {
         format!("GeoCLIP on {}", self.tower.describe())
@@ -755,11 +771,9 @@ impl Predictor {
 
     /// CLIP features `[n, 768]` of preprocessed pixels (`[n, 3, s, s]`, row-major); `n` must
     /// be at most [`Self::max_batch`].
-    fn features(&self, pixels: Vec<f32>, n: usize) -> Tensor<2> {
+    fn features(&self, pixels: Vec<f32>, n: usize) -> Result<Tensor<2>, ModelError> {
         debug_assert!(n <= self.max_batch);
-        let s = self.tower.image_size();
-        let input = Tensor::<4>::from_data(TensorData::new(pixels, [n, 3, s, s]), &self.device);
-        self.tower.forward(input)
+        self.tower.features(pixels, n, &self.device)
     }
 
     /// CLIP image features of images (one vector of [`ClipVision::projection_dim`] values
@@ -775,7 +789,7 @@ impl Predictor {
         let mut out = Vec::with_capacity(images.len());
         for chunk in images.chunks(batch.clamp(1, self.max_batch)) {
             let pixels: Vec<f32> = chunk.iter().flat_map(|p| clip_pixels(p, size)).collect();
-            let flat = read_floats(self.features(pixels, chunk.len()))?;
+            let flat = read_floats(self.features(pixels, chunk.len())?)?;
             out.extend(flat.chunks(dim).map(<[f32]>::to_vec));
         }
         Ok(out)
@@ -795,6 +809,14 @@ impl Predictor {
         photo: &RgbImage,
     ) -> Result<(Prediction, StageTimes), ModelError> {
         without_panics(|| self.predict_photo(photo))
+    }
+
+    /// [`Self::predict_photos`], with a panic inside the numeric backend turned into an error.
+    pub fn predict_photos_guarded(
+        &self,
+        photos: &[&RgbImage],
+    ) -> Result<Vec<(Prediction, StageTimes)>, ModelError> {
+        without_panics(|| self.predict_photos(photos))
     }
 
     /// Predicts photos, [`Self::max_batch`] at a time through the tower; times are per pass.
@@ -831,7 +853,7 @@ impl Predictor {
         let pixels: Vec<f32> = photos.iter().flat_map(|p| clip_pixels(p, size)).collect();
         let preprocess_ms = ms_since(started);
         let started = Instant::now();
-        let features = self.features(pixels, photos.len());
+        let features = self.features(pixels, photos.len())?;
         // Waiting for the device here gives the tower's time its own figure.
         wait_for(&features)?;
         let tower_ms = ms_since(started);
@@ -884,7 +906,7 @@ impl Predictor {
         let base = clip_pixels(photo, size);
         let baseline = self
             .geolocator
-            .predict_features(self.features(base.clone(), 1))?
+            .predict_features(self.features(base.clone(), 1)?)?
             .pop()
             .ok_or_else(|| ModelError::Shape("no prediction".into()))?;
         let top_place = baseline
@@ -918,7 +940,7 @@ impl Predictor {
             }
             let predictions = self
                 .geolocator
-                .predict_features(self.features(pixels, chunk.len()))?;
+                .predict_features(self.features(pixels, chunk.len())?)?;
             for p in predictions {
                 let probability = p.cell_probabilities(granularity).scores[top_index].probability;
                 drops.push((top_place.probability - probability) as f32);

@@ -22,11 +22,176 @@ pub fn quick_gelu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
     if !on_cpu_as_f32(&x) {
         return x.clone() * sigmoid(x.mul_scalar(1.702));
     }
-    map_on_cpu(x, |values| {
-        values
-            .par_chunks_mut(CHUNK)
-            .for_each(|chunk| run_vectorised(chunk, quick_gelu_slice));
-    })
+    map_on_cpu(x, quick_gelu_in_place)
+}
+
+/// [`quick_gelu`] on values in memory, over rayon's pool.
+pub fn quick_gelu_in_place(values: &mut [f32]) {
+    values
+        .par_chunks_mut(CHUNK)
+        .for_each(|chunk| run_vectorised(chunk, quick_gelu_slice));
+}
+
+/// Softmax of each `row_len` values of `values` (a whole number of rows), on this thread.
+pub fn softmax_rows_in_place(values: &mut [f32], row_len: usize) {
+    for row in values.chunks_mut(row_len.max(1)) {
+        run_vectorised(row, softmax_row);
+    }
+}
+
+/// LayerNorm of each row of `x` (`gamma.len()` values a row) in place: `(x - mean) /
+/// sqrt(var + eps) * gamma + beta`, mean and (biased) variance in two passes, rows spread over
+/// rayon's pool.
+pub fn layer_norm_in_place(x: &mut [f32], gamma: &[f32], beta: &[f32], eps: f32) {
+    let width = gamma.len().max(1);
+    let rows_per_task = (CHUNK / width).max(1);
+    x.par_chunks_mut(width * rows_per_task).for_each(|rows| {
+        for row in rows.chunks_mut(width) {
+            run_vectorised(row, |row| layer_norm_row(row, gamma, beta, eps));
+        }
+    });
+}
+
+/// [`layer_norm_in_place`] of `x` written to `out` (same length), `x` left as it is.
+pub fn layer_norm_into(x: &[f32], out: &mut [f32], gamma: &[f32], beta: &[f32], eps: f32) {
+    out.copy_from_slice(x);
+    layer_norm_in_place(out, gamma, beta, eps);
+}
+
+#[inline(always)]
+fn layer_norm_row(row: &mut [f32], gamma: &[f32], beta: &[f32], eps: f32) {
+    let n = row.len() as f32;
+    let mean = lanes(row, 0.0, |s, v| s + v) / n;
+    let mut squares = [0.0f32; 16];
+    let chunks = row.chunks_exact(16);
+    let rest: f32 = chunks
+        .remainder()
+        .iter()
+        .map(|v| (v - mean) * (v - mean))
+        .sum();
+    for chunk in chunks {
+        for (s, &v) in squares.iter_mut().zip(chunk) {
+            *s += (v - mean) * (v - mean);
+        }
+    }
+    let var = (squares.iter().sum::<f32>() + rest) / n;
+    let inv_std = 1.0 / (var + eps).sqrt();
+    for ((v, &g), &b) in row.iter_mut().zip(gamma).zip(beta) {
+        *v = (*v - mean) * inv_std * g + b;
+    }
+}
+
+/// Adds `row` to every `row.len()` values of `x` (a bias over a matrix's rows).
+pub fn add_to_rows(x: &mut [f32], row: &[f32]) {
+    let width = row.len().max(1);
+    let rows_per_task = (CHUNK / width).max(1);
+    x.par_chunks_mut(width * rows_per_task).for_each(|rows| {
+        for r in rows.chunks_mut(width) {
+            for (v, &b) in r.iter_mut().zip(row) {
+                *v += b;
+            }
+        }
+    });
+}
+
+/// A matrix in memory, read-only: element `(i, j)` is `data[i * row_stride + j * col_stride]`.
+/// A transposed or strided view (one head's columns of the q/k/v rows) costs no copy.
+#[derive(Debug, Clone, Copy)]
+pub struct MatrixView<'a> {
+    pub data: &'a [f32],
+    pub rows: usize,
+    pub cols: usize,
+    pub row_stride: usize,
+    pub col_stride: usize,
+}
+
+impl<'a> MatrixView<'a> {
+    /// A row-major `rows x cols` matrix at the start of `data`.
+    pub fn row_major(data: &'a [f32], rows: usize, cols: usize) -> Self {
+        Self {
+            data,
+            rows,
+            cols,
+            row_stride: cols,
+            col_stride: 1,
+        }
+    }
+
+    /// The same values read as the transposed matrix.
+    pub fn transposed(self) -> Self {
+        Self {
+            rows: self.cols,
+            cols: self.rows,
+            row_stride: self.col_stride,
+            col_stride: self.row_stride,
+            ..self
+        }
+    }
+
+    /// Whether every element lies inside `data`.
+    fn in_bounds(&self) -> bool {
+        self.rows == 0
+            || self.cols == 0
+            || (self.rows - 1) * self.row_stride + (self.cols - 1) * self.col_stride
+                < self.data.len()
+    }
+}
+
+/// `dst = lhs rhs`, or `dst += lhs rhs` when `accumulate`, with `dst` row-major
+/// (`lhs.rows x rhs.cols`, rows `dst_row_stride` apart), by the `gemm` crate flex uses (its
+/// AVX-512 kernels where the CPU has them), over rayon's pool when `parallel`. Panics on shapes
+/// that do not fit the slices: the callers compute them from the tower's own config.
+pub fn matmul(
+    dst: &mut [f32],
+    dst_row_stride: usize,
+    lhs: MatrixView,
+    rhs: MatrixView,
+    accumulate: bool,
+    parallel: bool,
+) {
+    let (m, k, n) = (lhs.rows, lhs.cols, rhs.cols);
+    assert_eq!(rhs.rows, k, "matmul: inner dimensions differ");
+    assert!(
+        lhs.in_bounds() && rhs.in_bounds(),
+        "matmul: view out of bounds"
+    );
+    assert!(
+        m == 0 || n == 0 || (m - 1) * dst_row_stride + n <= dst.len(),
+        "matmul: destination too small"
+    );
+    if m == 0 || n == 0 {
+        return;
+    }
+    let parallelism = if parallel {
+        gemm::Parallelism::Rayon(0)
+    } else {
+        gemm::Parallelism::None
+    };
+    // SAFETY: every element gemm reads or writes lies inside the slices (asserted above), and
+    // `dst` is borrowed mutably, so it overlaps neither input.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            dst_row_stride as isize,
+            accumulate,
+            lhs.data.as_ptr(),
+            lhs.col_stride as isize,
+            lhs.row_stride as isize,
+            rhs.data.as_ptr(),
+            rhs.col_stride as isize,
+            rhs.row_stride as isize,
+            if accumulate { 1.0 } else { 0.0 },
+            1.0,
+            false,
+            false,
+            false,
+            parallelism,
+        );
+    }
 }
 
 /// Softmax over the last dimension.
@@ -40,11 +205,7 @@ pub fn softmax_last<const D: usize>(x: Tensor<D>) -> Tensor<D> {
     map_on_cpu(x, |values| {
         values
             .par_chunks_mut(row_len * rows_per_task)
-            .for_each(|rows| {
-                for row in rows.chunks_mut(row_len) {
-                    run_vectorised(row, softmax_row);
-                }
-            });
+            .for_each(|rows| softmax_rows_in_place(rows, row_len));
     })
 }
 

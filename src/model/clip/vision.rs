@@ -155,6 +155,7 @@ impl ClipVisionConfig {
                 .with_initializer(normal(width))
                 .init(device),
             image_size: self.image_size,
+            layer_norm_eps: self.layer_norm_eps,
         }
     }
 }
@@ -236,6 +237,8 @@ pub struct ClipVision {
     pub post_layernorm: LayerNorm,
     pub visual_projection: Linear,
     pub image_size: usize,
+    /// The LayerNorms' epsilon (burn keeps its own private; the CPU form needs it).
+    pub layer_norm_eps: f64,
 }
 
 impl ClipVision {
