@@ -29,7 +29,7 @@ fn main() -> anyhow::Result<()> {
     let Some((tower, photos)) = args.split_first() else {
         anyhow::bail!("usage: clip_embed TOWER_DIR PHOTO... [--threads N]");
     };
-    let dirs = geolens::predict::ModelDirs::new(Some(&PathBuf::from(tower)))?;
+    let dirs = geolens::model::dirs::ModelDirs::new(Some(&PathBuf::from(tower)))?;
     let device = geolens::model::backend::cpu_device();
     let started = Instant::now();
     let predictor = geolens::predict::Predictor::load(&dirs, &device, |_| {})?;

@@ -49,9 +49,12 @@ impl ExportRow {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, Default, clap::ValueEnum,
+)]
 pub enum ExportFormat {
     #[default]
+    #[value(name = "geojson")]
     GeoJson,
     Gpx,
     Kml,

@@ -1,8 +1,13 @@
 //! geolens: tells where a photo was taken.
 //!
-//! The pipeline reads top to bottom: `geo` (sphere and map geometry, S2 partitions, place
-//! names) -> `scores` (probabilities per cell) -> `map` (basemap, online layers, heatmap layer)
-//! -> `app` (the desktop GUI). `cli` is the command-line face of the same library.
+//! The pipeline reads top to bottom: `photo` (decode, EXIF and XMP, CLIP preprocessing) ->
+//! `model` (the [`ModelConfig`](model::config::ModelConfig) and model files, CLIP's vision
+//! tower, GeoCLIP's heads and gallery) -> `predict` (one [`Predictor`](predict::Predictor)
+//! call: cell probabilities, places, credible regions, the camera clock) -> `map` (basemap,
+//! heatmap and pins as walkers layers) | `aerial` (ground-to-aerial ranking) | `game` (decks,
+//! rounds, points) | `eval` and `export`. `geo` and `scores` hold the geometry and the
+//! per-cell numbers every stage shares. `cli` is the command line (one file per command) and
+//! `app` the desktop GUI; both only call the library.
 
 pub mod aerial;
 pub mod app;
@@ -24,7 +29,6 @@ pub mod shipped;
 pub mod sidecar;
 #[doc(hidden)]
 pub mod testing;
-pub mod worker;
 
 /// Sent with every HTTP request geolens makes (tiles, weights), as the OSM tile usage policy asks.
 pub const USER_AGENT: &str = concat!(

@@ -1,5 +1,7 @@
-//! Cell scores: a probability for each S2 cell. Today they come from a file or from the photo
-//! density prior of the shipped geocells; the geolocation model will produce them next.
+//! Cell scores: a number for each S2 cell, as the heatmap draws them. They come from the
+//! model's cell probabilities ([`crate::predict::CellProbabilities`]), from a CSV file given
+//! on the command line (`--heatmap`), or from the photo density of GeoCLIP's gallery per
+//! shipped geocell (the map before any photo).
 
 use std::io::Read;
 

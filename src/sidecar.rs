@@ -39,12 +39,24 @@ pub enum SidecarError {
 }
 
 /// How the user's photo organiser names sidecars.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+    clap::ValueEnum,
+)]
 pub enum SidecarNaming {
     /// `IMG_1234.xmp` (digiKam, Lightroom).
     #[default]
+    #[value(name = "digikam")]
     ReplaceExtension,
     /// `IMG_1234.JPG.xmp` (darktable).
+    #[value(name = "darktable")]
     AppendExtension,
 }
 

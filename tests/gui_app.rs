@@ -15,7 +15,7 @@ use geolens::app::state::Mode;
 use geolens::app::{GeolensApp, LaunchOptions};
 use geolens::geo::geocells::Granularity;
 use geolens::model::backend::BackendChoice;
-use geolens::worker::ModelConfig;
+use geolens::model::config::ModelConfig;
 
 #[derive(Debug)]
 struct DroppedPath(PathBuf);
@@ -37,6 +37,7 @@ fn options(mode: Mode, history: &Path) -> LaunchOptions {
             model_dir: Some(common::test_tower_dir()),
             backend: BackendChoice::Cpu,
             gallery_cache: Some(geolens::testing::shared_gallery_cache_dir()),
+            threads: None,
         }),
         game_history: Some(history.to_owned()),
         datasets_dir: history.parent().map(|d| d.join("datasets")),
@@ -184,7 +185,7 @@ fn a_whole_game_is_played_with_clicks_and_keys_and_lands_in_the_history() {
     step_until(&mut h, "the model", |app| {
         matches!(
             app.model_view().state,
-            geolens::worker::ModelState::Ready { .. }
+            geolens::app::worker::ModelState::Ready { .. }
         )
     });
     h.get_by_label("Start game (Enter)").click();
@@ -426,7 +427,7 @@ fn opening_settings_keeps_the_command_lines_model_and_ephemeral_keeps_no_history
     step_until(&mut h, "the model", |app| {
         matches!(
             app.model_view().state,
-            geolens::worker::ModelState::Ready { .. }
+            geolens::app::worker::ModelState::Ready { .. }
         )
     });
     h.get_by_label("Settings").click();
@@ -437,7 +438,7 @@ fn opening_settings_keeps_the_command_lines_model_and_ephemeral_keeps_no_history
     assert!(
         matches!(
             h.state().model_view().state,
-            geolens::worker::ModelState::Ready { .. }
+            geolens::app::worker::ModelState::Ready { .. }
         ),
         "opening Settings reloaded the model: {:?}",
         h.state().model_view().state
@@ -608,6 +609,7 @@ fn first_run_options(dir: &Path) -> LaunchOptions {
             model_dir: Some(empty),
             backend: BackendChoice::Cpu,
             gallery_cache: None,
+            threads: None,
         }),
         game_history: Some(dir.join("history.jsonl")),
         datasets_dir: Some(dir.join("datasets")),
@@ -622,7 +624,7 @@ fn the_first_run_says_what_the_download_is_and_the_sample_layer_says_what_it_is(
     step_until(&mut h, "the model to be found missing", |app| {
         matches!(
             app.model_view().state,
-            geolens::worker::ModelState::Missing { .. }
+            geolens::app::worker::ModelState::Missing { .. }
         )
     });
     h.get_by_label("Where was this photo taken?");

@@ -36,7 +36,17 @@ pub enum AerialError {
 }
 
 /// Which towers score photo against tile.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+    clap::ValueEnum,
+)]
 pub enum TowerKind {
     /// CLIP's image tower on both sides (the model's own tower).
     #[default]

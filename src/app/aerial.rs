@@ -12,8 +12,8 @@ use super::panels::texture_of;
 use super::{DialogPurpose, GeolensApp};
 use crate::aerial::rank::RankedTile;
 use crate::aerial::{Candidate, MatchSettings, TileId, TowerKind};
+use crate::app::worker::{Event, PhotoId, Request};
 use crate::map::markers::TileOutline;
-use crate::worker::{Event, PhotoId, Request};
 
 /// Side of a tile thumbnail, in points.
 const THUMB_PT: f32 = 84.0;

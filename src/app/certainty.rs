@@ -5,9 +5,9 @@ use egui::{RichText, Sense, Ui};
 
 use super::GeolensApp;
 use super::state::Mode;
+use crate::app::worker::PhotoId;
 use crate::geo::geocells::Granularity;
 use crate::map::regions::{CLOCK_STROKE, RegionOutline};
-use crate::worker::PhotoId;
 
 /// What the map's outlines were built for: photo, granularity, credible regions shown,
 /// clock layer shown, clock prior on.

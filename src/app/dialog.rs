@@ -7,7 +7,7 @@ use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 use super::{DialogPurpose, GeolensApp};
-use crate::worker::PhotoSource;
+use crate::app::worker::PhotoSource;
 
 /// A dialog that answers "nothing picked" sooner than this never reached the screen: no
 /// person opens, reads and cancels a file dialog that fast.

@@ -6,12 +6,12 @@ use egui::{Color32, RichText, Sense, Ui};
 use super::GeolensApp;
 use super::panels::{self, texture_of};
 use super::photos::PhotoStatus;
+use crate::app::worker::{ModelState, Request};
 use crate::geo::distance::haversine_km;
 use crate::map::colormap::ColorMap;
 use crate::map::heatmap::{HeatScale, SHOWN_MASS_CHOICES};
 use crate::predict::LoadStage;
 use crate::predict::PlaceGuess;
-use crate::worker::{ModelState, Request};
 
 impl GeolensApp {
     pub(super) fn photo_panel_ui(&mut self, ui: &mut Ui) {
@@ -522,7 +522,7 @@ fn exif_ui(ui: &mut Ui, facts: &crate::photo::exif::PhotoFacts) {
 /// hiding it raised the probability.
 fn occlusion_texture(
     ctx: &egui::Context,
-    id: crate::worker::PhotoId,
+    id: crate::app::worker::PhotoId,
     map: &crate::predict::OcclusionMap,
 ) -> egui::TextureHandle {
     let max = map

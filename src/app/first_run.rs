@@ -5,8 +5,8 @@ use egui::{Context, RichText, Ui};
 
 use super::GeolensApp;
 use super::state::Mode;
+use crate::app::worker::{ModelState, Request};
 use crate::model::fetch::{DEFAULT_BASE_URL, FetchOptions, FetchProgress};
-use crate::worker::{ModelState, Request};
 
 /// The download, in words a user can weigh.
 pub const DOWNLOAD_SUMMARY: &str = "CLIP ViT-L/14's image tower (OpenAI, MIT licence), about \

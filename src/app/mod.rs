@@ -4,18 +4,19 @@
 
 pub mod aerial;
 mod answers;
+mod capture;
 mod certainty;
 mod dialog;
 mod explore;
 mod first_run;
 pub mod game;
 mod keep;
-mod library;
 mod panels;
 pub mod photos;
 mod shortcuts;
 pub mod state;
 mod view;
+pub mod worker;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -24,6 +25,7 @@ use std::sync::{Arc, Mutex};
 use thiserror::Error;
 use walkers::{HttpTiles, Map, lat_lon};
 
+use crate::app::worker::{Event, ModelState, PhotoId, PhotoSource, Request, Worker};
 use crate::geo::geocells::{GeoCells, Granularity};
 use crate::geo::latlon::LatLonDeg;
 use crate::map::basemap::{OfflineBasemap, embedded_pack};
@@ -32,9 +34,10 @@ use crate::map::markers::{GreatCircle, MarkersPlugin, Pin};
 use crate::map::online::{OnlineLayer, http_tiles};
 use crate::map::regions::{RegionOutline, RegionsPlugin};
 use crate::model::backend::BackendChoice;
+use crate::model::config::ModelConfig;
 use crate::model::fetch::FetchProgress;
 use crate::scores::{CellScore, photo_density_per_1000_km2};
-use crate::worker::{Event, ModelConfig, ModelState, PhotoId, PhotoSource, Request, Worker};
+use capture::{FrameBench, ScreenshotJob};
 use photos::PhotoQueue;
 use state::{AppState, Mode, STATE_KEY};
 
@@ -126,15 +129,6 @@ enum HeatmapKey {
     Photo(PhotoId),
 }
 
-struct ScreenshotJob {
-    path: PathBuf,
-    replaces: bool,
-    frames_before: u32,
-    requested: bool,
-    image: Arc<Mutex<Option<Arc<egui::ColorImage>>>>,
-    error: Arc<Mutex<Option<String>>>,
-}
-
 /// The model as the GUI sees it.
 #[derive(Debug, Clone)]
 pub struct ModelView {
@@ -196,65 +190,6 @@ pub const BEST_GUESS_HINT: &str = "The model's best guess: the single most likel
      positions inside each, so the #1 place can lie elsewhere when many likely positions \
      share a cell.";
 
-/// `--bench-frames`: moves the map every frame and times the frames.
-struct FrameBench {
-    frames: usize,
-    warmup: usize,
-    /// Time spent in the app's own `ui` per frame (the rest is egui and the renderer).
-    ui_ms: Vec<f64>,
-    last: Option<std::time::Instant>,
-    frame_ms: Vec<f64>,
-}
-
-impl FrameBench {
-    /// Advances the camera (a pan around the globe while zooming between 2 and 6) and records
-    /// the time since the previous frame. Returns the report once all frames are done.
-    fn step(&mut self, memory: &mut walkers::MapMemory) -> Option<String> {
-        let now = std::time::Instant::now();
-        if let Some(last) = self.last {
-            self.frame_ms.push((now - last).as_secs_f64() * 1e3);
-        }
-        self.last = Some(now);
-        self.warmup = self.warmup.saturating_sub(1);
-        if self.warmup > 0 {
-            // Start-up frames (window, fonts, the heatmap's one-time tessellation) are not
-            // what panning costs.
-            self.frame_ms.clear();
-            self.ui_ms.clear();
-        }
-        let i = self.frame_ms.len() as f64;
-        let lon = -180.0 + (i * 2.5) % 360.0;
-        let lat = 35.0 * (i / 40.0).sin();
-        memory.center_at(lat_lon(lat, lon));
-        let _ = memory.set_zoom(4.0 + 2.0 * (i / 25.0).sin());
-        (self.frame_ms.len() >= self.frames).then(|| frame_report(&self.frame_ms, &self.ui_ms))
-    }
-}
-
-/// Median, 95th percentile, worst and count over 50 ms of frame times, as table rows.
-fn frame_report(frame_ms: &[f64], ui_ms: &[f64]) -> String {
-    let quantile = |v: &[f64], q: f64| {
-        let mut sorted = v.to_vec();
-        sorted.sort_by(f64::total_cmp);
-        sorted
-            .get(((sorted.len().max(1) - 1) as f64 * q).round() as usize)
-            .copied()
-            .unwrap_or(0.0)
-    };
-    let over = frame_ms.iter().filter(|&&t| t > 50.0).count();
-    let median = quantile(frame_ms, 0.5);
-    format!(
-        "frames {}\nmedian_ms {:.2}\np95_ms {:.2}\nmax_ms {:.2}\nover_50ms {}\nfps_median {:.1}\nui_median_ms {:.2}",
-        frame_ms.len(),
-        median,
-        quantile(frame_ms, 0.95),
-        quantile(frame_ms, 1.0),
-        over,
-        1000.0 / median,
-        quantile(ui_ms, 0.5)
-    )
-}
-
 impl GeolensApp {
     /// Builds the app inside eframe (or egui_kittest's harness).
     pub fn new(cc: &eframe::CreationContext<'_>, options: LaunchOptions) -> Result<Self, AppError> {
@@ -295,14 +230,9 @@ impl GeolensApp {
             .unwrap_or_else(|| ModelConfig::new(state.model_dir.clone(), state.backend));
         let ctx = cc.egui_ctx.clone();
         let worker = Worker::spawn(model_config.clone(), move || ctx.request_repaint());
-        let screenshot = options.screenshot.map(|path| ScreenshotJob {
-            path,
-            replaces: options.screenshot_replaces,
-            frames_before: 4,
-            requested: false,
-            image: Arc::default(),
-            error: screenshot_error,
-        });
+        let screenshot = options
+            .screenshot
+            .map(|path| ScreenshotJob::new(path, options.screenshot_replaces, screenshot_error));
         let mut app = Self {
             state,
             ephemeral: options.ephemeral,
@@ -345,13 +275,7 @@ impl GeolensApp {
                     .as_deref(),
             ),
             screenshot,
-            frame_bench: options.bench_frames.map(|frames| FrameBench {
-                frames: frames.max(2),
-                warmup: 5,
-                ui_ms: Vec::new(),
-                last: None,
-                frame_ms: Vec::new(),
-            }),
+            frame_bench: options.bench_frames.map(FrameBench::new),
             aerial: None,
             aerial_requests: 0,
             fitted: None,
@@ -783,7 +707,7 @@ impl GeolensApp {
             && self.game.settled();
         if let Some(job) = &mut self.screenshot {
             if settled {
-                screenshot_step(&ctx, job, map_rect, &self.state);
+                job.step(&ctx, map_rect, &self.state);
             } else {
                 ctx.request_repaint_after(std::time::Duration::from_millis(50));
             }
@@ -807,7 +731,7 @@ impl GeolensApp {
         let config = ModelConfig {
             model_dir,
             backend,
-            gallery_cache: self.model_config.gallery_cache.clone(),
+            ..self.model_config.clone()
         };
         if config != self.model_config {
             self.state.model_dir = config.model_dir.clone();
@@ -869,7 +793,7 @@ impl eframe::App for GeolensApp {
             ctx.request_repaint_after(std::time::Duration::from_millis(100));
         }
         if let Some(bench) = &mut self.frame_bench {
-            bench.ui_ms.push(started.elapsed().as_secs_f64() * 1e3);
+            bench.record_ui(started);
         }
     }
 
@@ -883,77 +807,6 @@ impl eframe::App for GeolensApp {
     fn persist_egui_memory(&self) -> bool {
         !self.ephemeral
     }
-}
-
-/// Drives `--screenshot`: wait a few frames, grab the window, write PNG + JSON, close.
-fn screenshot_step(
-    ctx: &egui::Context,
-    job: &mut ScreenshotJob,
-    map_rect: egui::Rect,
-    state: &AppState,
-) {
-    ctx.request_repaint();
-    if job.frames_before > 0 {
-        job.frames_before -= 1;
-        return;
-    }
-    if !job.requested {
-        job.requested = true;
-        let slot = job.image.clone();
-        let ctx2 = ctx.clone();
-        ctx.request_screenshot(move |image| {
-            if let Ok(mut s) = slot.lock() {
-                *s = Some(image);
-            }
-            ctx2.request_repaint();
-        });
-        return;
-    }
-    let Some(image) = job.image.lock().ok().and_then(|mut s| s.take()) else {
-        return;
-    };
-    if let Err(e) = save_screenshot(job, &image, ctx.pixels_per_point(), map_rect, state)
-        && let Ok(mut slot) = job.error.lock()
-    {
-        *slot = Some(e);
-    }
-    ctx.send_viewport_cmd(egui::ViewportCommand::Close);
-}
-
-/// Writes the PNG and its `.json` through [`crate::files::write_output`]: never over an
-/// existing file unless `--force`, never half-written.
-fn save_screenshot(
-    job: &ScreenshotJob,
-    image: &egui::ColorImage,
-    pixels_per_point: f32,
-    map_rect: egui::Rect,
-    state: &AppState,
-) -> Result<(), String> {
-    let path = &job.path;
-    let [w, h] = image.size;
-    let bytes: Vec<u8> = image.pixels.iter().flat_map(|c| c.to_array()).collect();
-    let rgba = image::RgbaImage::from_raw(w as u32, h as u32, bytes)
-        .ok_or_else(|| "screenshot has the wrong number of pixels".to_string())?;
-    let mut png = Vec::new();
-    rgba.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    crate::files::write_output(path, job.replaces, |w| w.write_all(&png))
-        .map_err(|e| e.to_string())?;
-    let center = state.map_memory.detached().unwrap_or(lat_lon(25.0, 10.0));
-    let r = map_rect;
-    let meta = serde_json::json!({
-        "image_size_px": [w, h],
-        "pixels_per_point": pixels_per_point,
-        "map_rect_px": [r.min.x * pixels_per_point, r.min.y * pixels_per_point,
-                        r.max.x * pixels_per_point, r.max.y * pixels_per_point],
-        "zoom": state.map_memory.zoom(),
-        "center_lat_deg": center.y(),
-        "center_lon_deg": center.x(),
-    });
-    crate::files::write_output(&path.with_extension("json"), job.replaces, |w| {
-        w.write_all(meta.to_string().as_bytes())
-    })
-    .map_err(|e| e.to_string())
 }
 
 /// The app icon (`assets/linux`, 128 px) for the window's title bar and task switcher.

@@ -5,13 +5,13 @@ use std::sync::Arc;
 
 use image::RgbImage;
 
+use crate::app::worker::{Event, PhotoId};
 use crate::geo::geocells::Granularity;
 use crate::photo::exif::PhotoFacts;
 use crate::predict::{
     CREDIBLE_MASSES, ClockAnswer, CredibleRegion, OcclusionMap, PlaceGuess, PointGuess, Prediction,
     StageTimes,
 };
-use crate::worker::{Event, PhotoId};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum PhotoStatus {

@@ -5,7 +5,7 @@ use egui::{Context, Key, RichText, Ui};
 
 use super::GeolensApp;
 use super::state::Mode;
-use crate::worker::Request;
+use crate::app::worker::Request;
 
 /// Errors kept in the recent-errors list, newest first.
 const RECENT_ERRORS: usize = 20;

@@ -5,7 +5,7 @@ use walkers::lat_lon;
 
 use super::GeolensApp;
 use super::state::Mode;
-use crate::worker::PhotoId;
+use crate::app::worker::PhotoId;
 
 /// What the map was last fitted to: a change of key (a new answer, another photo, a place
 /// picked in the list, a new game reveal) fits the map again.

@@ -7,29 +7,84 @@ use std::sync::Mutex;
 
 use image::RgbImage;
 
-use super::CliError;
 use super::photos::load_predictor;
+use super::{CliError, Exit};
 use crate::aerial::candidates::CandidateOptions;
 use crate::aerial::eval::{PairReport, evaluate, read_pairs, write_histogram_png};
 use crate::aerial::rank::{RankedTile, rank_tiles};
 use crate::aerial::source::{candidates_from, fetch_tiles, parallelism};
 use crate::aerial::towers::{ClipTowers, ColourTowers, TwoTower};
 use crate::aerial::{AerialError, TileId};
-use crate::model::backend::BackendChoice;
+use crate::model::config::ModelConfig;
 use crate::photo::decode::decode_photo;
 
 pub use crate::aerial::{TileChoice, TowerKind as TowerChoice};
 
-#[derive(Debug, Clone)]
+/// Aerial tiles around the photo's most likely places, ranked against it (Where-CNN's
+/// ground-to-aerial matching). Tiles from a folder (ZOOM/X/Y.jpg) or, opt-in, online.
+/// Exit code 2 when some tiles could not be had.
+#[derive(Debug, Clone, clap::Args)]
 pub struct MatchOptions {
     pub photo: PathBuf,
-    pub tiles: TileChoice,
-    pub candidates: CandidateOptions,
+    /// Folder of aerial tiles, ZOOM/X/Y.{jpg,png,webp} (zoom 16-18).
+    #[arg(
+        long,
+        value_name = "DIR",
+        conflicts_with = "online",
+        required_unless_present = "online"
+    )]
+    pub tiles: Option<PathBuf>,
+    /// Fetch the tiles from ESRI World Imagery (cached on disk, two requests at a time).
+    #[arg(long)]
+    pub online: bool,
+    /// Another tile server for --online, as a URL with {z}, {x} and {y}.
+    #[arg(long, value_name = "URL", requires = "online")]
+    pub tile_url: Option<String>,
+    /// Tile zoom (16-18).
+    #[arg(long, default_value_t = 17)]
+    pub zoom: u8,
+    /// How many of the most likely places to look around (1-10).
+    #[arg(long, default_value_t = 3)]
+    pub places: usize,
+    /// Tiles on each side of a place's centre (1: a 3x3 grid; at most 4).
+    #[arg(long, default_value_t = 1)]
+    pub radius: u32,
+    /// At most this many tiles in all (1-200).
+    #[arg(long, default_value_t = 27)]
+    pub max_tiles: usize,
+    /// Weight of the geolocation prior against appearance (0: appearance only).
+    #[arg(long, default_value_t = crate::aerial::rank::DEFAULT_PRIOR_WEIGHT)]
     pub prior_weight: f64,
+    #[arg(long, value_enum, default_value = "clip")]
     pub towers: TowerChoice,
+    #[arg(long)]
     pub json: bool,
-    pub model_dir: Option<PathBuf>,
-    pub backend: BackendChoice,
+}
+
+impl MatchOptions {
+    /// Where the tiles come from: `--tiles DIR` or `--online`.
+    fn tile_choice(&self) -> Result<TileChoice, CliError> {
+        match (&self.tiles, self.online) {
+            (Some(dir), false) => Ok(TileChoice::Folder(dir.clone())),
+            (None, true) => Ok(TileChoice::Online {
+                url: self.tile_url.clone(),
+                cache_dir: None,
+            }),
+            _ => Err(CliError::Usage(
+                "give either --tiles DIR or --online".into(),
+            )),
+        }
+    }
+
+    fn candidates(&self) -> CandidateOptions {
+        CandidateOptions {
+            zoom: self.zoom,
+            places: self.places,
+            radius_tiles: self.radius,
+            max_tiles: self.max_tiles,
+            ..Default::default()
+        }
+    }
 }
 
 #[derive(serde::Serialize)]
@@ -54,18 +109,23 @@ struct RankedJson {
 
 /// Ranks the tiles around the photo's most likely places. Returns how many tiles could not be
 /// had (each reported on stderr); none at all is an error.
-pub fn match_photo(options: &MatchOptions, out: &mut dyn Write) -> Result<usize, CliError> {
-    options.candidates.validate()?;
+pub fn match_photo(
+    options: &MatchOptions,
+    model: &ModelConfig,
+    out: &mut dyn Write,
+) -> Result<usize, CliError> {
+    let candidate_options = options.candidates();
+    candidate_options.validate()?;
     if !(0.0..=4.0).contains(&options.prior_weight) {
         return Err(CliError::Usage(
             "--prior-weight must be between 0 and 4".into(),
         ));
     }
     let photo = decode_photo(&options.photo).map_err(|e| CliError::Usage(e.to_string()))?;
-    let source = options.tiles.open()?;
-    let predictor = load_predictor(options.model_dir.as_deref(), options.backend)?;
+    let source = options.tile_choice()?.open()?;
+    let predictor = load_predictor(model)?;
     let (prediction, _) = predictor.predict_photo_guarded(&photo)?;
-    let candidates = candidates_from(source.as_ref(), &prediction, &options.candidates)?;
+    let candidates = candidates_from(source.as_ref(), &prediction, &candidate_options)?;
     let tiles: Vec<TileId> = candidates.iter().map(|c| c.tile).collect();
     let fetched: Mutex<Vec<Option<Result<RgbImage, AerialError>>>> =
         Mutex::new((0..tiles.len()).map(|_| None).collect());
@@ -167,20 +227,45 @@ pub fn match_photo(options: &MatchOptions, out: &mut dyn Write) -> Result<usize,
     Ok(failed.len())
 }
 
-#[derive(Debug, Clone)]
+/// A two-tower scorer on labelled (photo, aerial tile) pairs: average precision and the
+/// distance distributions of positive and negative pairs. CSV columns: ground,aerial,same.
+#[derive(Debug, Clone, clap::Args)]
 pub struct MatchEvalOptions {
     pub pairs: PathBuf,
-    /// Folder the pairs' paths are relative to (default: the CSV's folder).
+    /// Folder the CSV's paths are relative to (default: the CSV's folder).
+    #[arg(long, value_name = "DIR")]
     pub images: Option<PathBuf>,
+    /// Also draw the two distance distributions into this PNG.
+    #[arg(long, value_name = "PNG")]
     pub histogram: Option<PathBuf>,
+    /// Overwrite an existing histogram file.
+    #[arg(long)]
     pub force: bool,
+    #[arg(long, value_enum, default_value = "clip")]
     pub towers: TowerChoice,
-    pub model_dir: Option<PathBuf>,
-    pub backend: BackendChoice,
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs `geolens match-eval`: the report to `out` (as JSON with `--json`).
+pub fn run_match_eval(
+    options: &MatchEvalOptions,
+    model: &ModelConfig,
+    out: &mut dyn Write,
+) -> Result<Exit, CliError> {
+    let report = match_eval(options, model)?;
+    let text = if options.json {
+        serde_json::to_string_pretty(&report).map_err(std::io::Error::other)
+    } else {
+        Ok(report.to_string())
+    };
+    let text = text.map_err(CliError::io("standard output"))?;
+    writeln!(out, "{text}").map_err(CliError::io("standard output"))?;
+    Ok(Exit::failed(report.failed.len()))
 }
 
 /// Measures the towers on labelled pairs; writes the histogram PNG when asked.
-pub fn match_eval(options: &MatchEvalOptions) -> Result<PairReport, CliError> {
+pub fn match_eval(options: &MatchEvalOptions, model: &ModelConfig) -> Result<PairReport, CliError> {
     if let Some(png) = &options.histogram
         && png.exists()
         && !options.force
@@ -202,7 +287,7 @@ pub fn match_eval(options: &MatchEvalOptions) -> Result<PairReport, CliError> {
     let report = match options.towers {
         TowerChoice::Colour => evaluate(&ColourTowers, &pairs)?,
         TowerChoice::Clip => {
-            let predictor = load_predictor(options.model_dir.as_deref(), options.backend)?;
+            let predictor = load_predictor(model)?;
             evaluate(&ClipTowers::new(&predictor), &pairs)?
         }
     };

@@ -1,13 +1,66 @@
 //! `geolens cells ...`: build and inspect adaptive S2 partitions.
 
 use std::io::{BufReader, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use super::{CliError, Exit};
 use crate::geo::GeoError;
 use crate::geo::geocells::{GeoCells, Granularity};
 use crate::geo::partition::{PartitionParams, build_partition, read_points_csv};
 use crate::geo::place_names::PlaceNamer;
+
+/// Adaptive S2 partitions (PlaNet's geocells).
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum CellsCommand {
+    /// Partition photo locations (CSV `lat,lon`, header optional) into named cells.
+    Build {
+        #[arg(long)]
+        input: PathBuf,
+        /// Drop cells with fewer photos than this.
+        #[arg(long)]
+        t_min: u32,
+        /// Split cells with more photos than this.
+        #[arg(long)]
+        t_max: u32,
+        /// Deepest S2 level to split to.
+        #[arg(long, default_value_t = 30)]
+        max_level: u8,
+        /// Output CSV; refuses to overwrite an existing file unless --force.
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long)]
+        force: bool,
+    },
+    /// Show the shipped partitions.
+    Stats,
+}
+
+impl CellsCommand {
+    pub fn run(&self, out: &mut dyn Write) -> Result<Exit, CliError> {
+        let stdout = || CliError::io("standard output");
+        match self {
+            Self::Build {
+                input,
+                t_min,
+                t_max,
+                max_level,
+                out: csv,
+                force,
+            } => {
+                let params = PartitionParams {
+                    t_min: *t_min,
+                    t_max: *t_max,
+                    max_cell_level: *max_level,
+                };
+                let report = build(input, params, csv, *force)?;
+                writeln!(out, "{report}").map_err(stdout())?;
+            }
+            Self::Stats => stats(out)?,
+        }
+        Ok(Exit::Ok)
+    }
+}
 
 /// Reads points, partitions them, names the cells and writes the geocells CSV. Returns a
 /// one-paragraph report.
@@ -44,7 +97,7 @@ pub fn build(
 }
 
 /// Prints the shipped partitions as a table.
-pub fn stats(out: &mut impl Write) -> Result<(), GeoError> {
+pub fn stats(out: &mut dyn Write) -> Result<(), GeoError> {
     let io = |e: std::io::Error| GeoError::Io {
         path: "standard output".into(),
         source: e,

@@ -3,30 +3,36 @@
 
 use std::path::{Path, PathBuf};
 
-use super::CliError;
 use super::photos::{load_predictor, run_photos};
 use super::progress::Progress;
+use super::{CliError, Exit, OnOff};
 use crate::eval::{
     AccuracySummary, DatasetRow, TercileSummary, read_dataset, summarize,
     summarize_by_localizability,
 };
 use crate::geo::distance::{geoguessr_points, haversine_km};
 use crate::geo::place_names::PlaceNamer;
-use crate::model::backend::BackendChoice;
+use crate::model::config::ModelConfig;
 use crate::photo::exif::PhotoFacts;
 use crate::predict::Prediction;
 
-#[derive(Debug, Clone)]
+/// Accuracy on a benchmark: a CSV of `path,lat,lon` (im2gps / im2gps3k layout) and the
+/// folder its paths are relative to.
+#[derive(Debug, Clone, clap::Args)]
 pub struct EvalOptions {
     pub dataset: PathBuf,
+    #[arg(long, value_name = "DIR")]
     pub images: PathBuf,
-    /// Per-photo results; default `<dataset>.results.csv` beside the dataset.
+    /// Per-photo results CSV (default: <DATASET>.results.csv beside the dataset).
+    #[arg(long, value_name = "CSV")]
     pub results: Option<PathBuf>,
+    /// Overwrite an existing results file.
+    #[arg(long)]
     pub force: bool,
-    pub model_dir: Option<PathBuf>,
-    pub backend: BackendChoice,
-    /// Weigh each answer by the photo's clock (off by default: benchmarks stay comparable).
-    pub clock_prior: bool,
+    /// Weigh answers by the photos' clocks (off by default, so benchmarks compare with
+    /// the literature's).
+    #[arg(long, value_enum, default_value = "off")]
+    pub clock_prior: OnOff,
 }
 
 /// What `eval` found, for printing.
@@ -192,8 +198,19 @@ fn guess_for(
     })
 }
 
+/// Runs `geolens eval`: the benchmark, then its report to `out`.
+pub fn run_eval(
+    options: &EvalOptions,
+    model: &ModelConfig,
+    out: &mut dyn std::io::Write,
+) -> Result<Exit, CliError> {
+    let report = eval(options, model)?;
+    writeln!(out, "{report}").map_err(CliError::io("standard output"))?;
+    Ok(Exit::failed(report.failed))
+}
+
 /// Runs the benchmark. Refuses to overwrite an existing results file unless `force`.
-pub fn eval(options: &EvalOptions) -> Result<EvalReport, CliError> {
+pub fn eval(options: &EvalOptions, model: &ModelConfig) -> Result<EvalReport, CliError> {
     let text =
         crate::files::read_regular(&options.dataset).map_err(CliError::io(&options.dataset))?;
     let rows: Vec<DatasetRow> = read_dataset(text.as_slice())
@@ -210,7 +227,7 @@ pub fn eval(options: &EvalOptions) -> Result<EvalReport, CliError> {
         .unwrap_or_else(|| default_results_path(&options.dataset));
     // Checked before the model loads; the file is written whole or not at all.
     crate::files::check_output(&results_path, options.force)?;
-    let predictor = load_predictor(options.model_dir.as_deref(), options.backend)?;
+    let predictor = load_predictor(model)?;
     let photos: Vec<PathBuf> = rows.iter().map(|r| options.images.join(&r.path)).collect();
     let countries = rows
         .iter()
@@ -232,7 +249,7 @@ pub fn eval(options: &EvalOptions) -> Result<EvalReport, CliError> {
                     row,
                     plain,
                     &outcome.facts,
-                    options.clock_prior,
+                    options.clock_prior.is_on(),
                     countries.as_ref(),
                 )
             });

@@ -3,25 +3,35 @@
 
 use std::path::PathBuf;
 
-use super::CliError;
 use super::photos::{collect_photos, load_predictor, run_photos};
 use super::predict::PhotoReport;
 use super::progress::Progress;
+use super::{CliError, OnOff};
 use crate::export::{ExportFormat, ExportRow, write_export};
 use crate::geo::geocells::Granularity;
 use crate::geo::latlon::LatLonDeg;
-use crate::model::backend::BackendChoice;
+use crate::model::config::ModelConfig;
 
-#[derive(Debug, Clone)]
+/// One point per photo for other tools: the location its XMP sidecar holds, else the
+/// model's best guess, with probability and certainty. Files or folders.
+#[derive(Debug, Clone, clap::Args)]
 pub struct ExportOptions {
+    #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
-    pub format: ExportFormat,
+    /// The file to write.
+    #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
-    pub force: bool,
+    #[arg(long, value_enum, default_value = "geojson")]
+    pub format: ExportFormat,
+    /// Cell granularity for the most likely place and the credible region.
+    #[arg(long = "level", value_enum, default_value = "middle")]
     pub granularity: Granularity,
-    pub model_dir: Option<PathBuf>,
-    pub backend: BackendChoice,
-    pub clock_prior: bool,
+    /// Weigh answers by the photos' clocks (as `predict`).
+    #[arg(long, value_enum, default_value = "on")]
+    pub clock_prior: OnOff,
+    /// Overwrite an existing file.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// The row of one photo: the position its sidecar holds ("set"), else its best guess.
@@ -53,16 +63,16 @@ fn row_of(photo: &std::path::Path, report: &PhotoReport) -> Option<ExportRow> {
 }
 
 /// Runs the export; returns how many photos could not be geolocated (listed on stderr).
-pub fn export(options: &ExportOptions) -> Result<usize, CliError> {
+pub fn export(options: &ExportOptions, model: &ModelConfig) -> Result<usize, CliError> {
     crate::files::check_output(&options.out, options.force)?;
     let photos = collect_photos(&options.paths)?;
-    let predictor = load_predictor(options.model_dir.as_deref(), options.backend)?;
+    let predictor = load_predictor(model)?;
     let mut bar = Progress::new(photos.len(), 3);
     let mut rows = Vec::new();
     let mut failed = 0;
     run_photos(&predictor, &photos, |i, outcome| {
         let photo = outcome.path.clone();
-        let report = PhotoReport::new(outcome, options.granularity, 1, options.clock_prior);
+        let report = PhotoReport::new(outcome, options.granularity, 1, options.clock_prior.is_on());
         match (&report.error, row_of(&photo, &report)) {
             (None, Some(row)) => rows.push(row),
             (error, _) => {

@@ -3,8 +3,10 @@
 
 pub mod aerial;
 pub mod cells;
+pub mod datasets;
 pub mod eval;
 pub mod export;
+pub mod gui;
 pub mod models;
 pub mod photos;
 pub mod predict;
@@ -23,11 +25,19 @@ pub enum CliError {
     #[error(transparent)]
     Backend(#[from] crate::model::backend::BackendError),
     #[error(transparent)]
+    Load(#[from] crate::predict::LoadError),
+    #[error(transparent)]
     Eval(#[from] crate::eval::EvalError),
     #[error(transparent)]
     Aerial(#[from] crate::aerial::AerialError),
     #[error(transparent)]
     Output(#[from] crate::files::OutputError),
+    #[error(transparent)]
+    Geo(#[from] crate::geo::GeoError),
+    #[error(transparent)]
+    Dataset(#[from] crate::datasets::DatasetError),
+    #[error(transparent)]
+    App(#[from] crate::app::AppError),
     #[error("{}: {source}", path.display())]
     Io {
         path: PathBuf,
@@ -50,6 +60,42 @@ pub fn printable(text: &str) -> String {
             }
         })
         .collect()
+}
+
+/// A switch given on the command line as `on` or `off` (`--clock-prior off`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OnOff {
+    On,
+    Off,
+}
+
+impl OnOff {
+    pub fn is_on(self) -> bool {
+        self == Self::On
+    }
+}
+
+/// A probability given on the command line: a number from 0 to 1.
+pub fn probability(text: &str) -> Result<f64, String> {
+    text.parse::<f64>()
+        .ok()
+        .filter(|p| (0.0..=1.0).contains(p))
+        .ok_or_else(|| format!("{text:?} is not a probability from 0 to 1"))
+}
+
+/// How a command ended, for the process's exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Ok,
+    /// Some inputs failed (already reported, one line each), the rest succeeded.
+    Partial,
+}
+
+impl Exit {
+    /// `Partial` when any of the inputs failed.
+    pub fn failed(count: usize) -> Self {
+        if count > 0 { Self::Partial } else { Self::Ok }
+    }
 }
 
 impl CliError {

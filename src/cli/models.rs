@@ -3,8 +3,14 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use super::{CliError, Exit};
 use crate::model::ModelError;
 use crate::model::backend::cpu_device;
+use crate::model::backend::{SelectedBackend, select_backend};
+use crate::model::clip::weights::default_clip_dir;
+use crate::model::config::ModelConfig;
+use crate::model::dirs::ModelDirs;
+use crate::model::fetch::FetchOptions;
 use crate::model::files::{sha256_hex, write_atomically};
 use crate::model::geoclip::gallery::{GALLERY_FILE, load_gallery};
 use crate::model::geoclip::weights::{find_pth_dir, import_from_pth};
@@ -17,6 +23,105 @@ const PTH_FILES: [&str; 3] = [
 
 /// The gallery coordinates inside the package, relative to its `weights/` directory.
 const GALLERY_FROM_WEIGHTS: &str = "../gps_gallery/coordinates_100K.csv";
+
+/// Model weights.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum ModelsCommand {
+    /// What is installed, where, and how to get what is missing.
+    Status,
+    /// Download CLIP ViT-L/14's image tower (only its vision tensors, 1.2 GB) from the
+    /// Hugging Face hub or a mirror; resumes an interrupted download.
+    Fetch {
+        /// Folder URL holding model.safetensors and config.json.
+        #[arg(long = "from", value_name = "URL", default_value = crate::model::fetch::DEFAULT_BASE_URL)]
+        base_url: String,
+        /// Where to put it (default: --model-dir, else ~/.local/share/geolens/models/clip-vit-large-patch14).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Refuse the download unless the written model.safetensors has this SHA-256.
+        #[arg(long, value_name = "HEX")]
+        sha256: Option<String>,
+        /// Fetch again even if already installed.
+        #[arg(long)]
+        force: bool,
+        /// Keep the weights in float32 (2x the disk) instead of storing them as float16.
+        #[arg(long)]
+        f32: bool,
+    },
+    /// Convert GeoCLIP's heads from the geoclip 1.3.0 wheel (or its unpacked directory).
+    ImportGeoclip {
+        source: PathBuf,
+        /// Where the records go.
+        #[arg(long, default_value = "models/geoclip")]
+        out: PathBuf,
+    },
+}
+
+/// A SHA-256 given on the command line, checked before a 1.2 GB download rather than after
+/// it; lower case.
+fn sha256_arg(hex: &str) -> Result<String, CliError> {
+    if hex.len() != 64 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(CliError::Usage(format!(
+            "--sha256 must be 64 hexadecimal digits (a SHA-256), not {hex:?}"
+        )));
+    }
+    Ok(hex.to_ascii_lowercase())
+}
+
+impl ModelsCommand {
+    pub fn run(&self, model: &ModelConfig, out: &mut dyn Write) -> Result<Exit, CliError> {
+        let stdout = || CliError::io("standard output");
+        let report = match self {
+            Self::ImportGeoclip {
+                source,
+                out: records,
+            } => import_geoclip(source, records)?,
+            Self::Status => {
+                status(&model.dirs()?, &mut *out).map_err(stdout())?;
+                let backend = select_backend(model.backend)?;
+                backend_line(&backend)
+            }
+            Self::Fetch {
+                base_url,
+                out: folder,
+                sha256,
+                force,
+                f32,
+            } => {
+                let folder = match folder.clone().or_else(|| model.model_dir.clone()) {
+                    Some(dir) => dir,
+                    None => default_clip_dir().ok_or_else(|| {
+                        CliError::Usage("no data directory (HOME unset); pass --out".into())
+                    })?,
+                };
+                let mut options = FetchOptions::new(base_url.clone(), folder);
+                options.expected_sha256 = sha256.as_deref().map(sha256_arg).transpose()?;
+                options.force = *force;
+                options.half = !f32;
+                fetch(&options)?
+            }
+        };
+        writeln!(out, "{report}").map_err(stdout())?;
+        Ok(Exit::Ok)
+    }
+}
+
+/// `backend  CPU (flex, 2 threads)` with the device's buffer limit and any fallback notice.
+fn backend_line(backend: &SelectedBackend) -> String {
+    format!(
+        "backend  {}{}{}",
+        backend.description,
+        backend
+            .max_tensor_bytes
+            .map(|b| format!("; largest buffer {:.1} MB", b as f64 / 1e6))
+            .unwrap_or_default(),
+        backend
+            .fallback_notice
+            .as_ref()
+            .map(|n| format!(" ({n})"))
+            .unwrap_or_default()
+    )
+}
 
 /// Copies the three `.pth` members and the gallery of a geoclip wheel into `dir`, keeping their
 /// layout under `geoclip/`.
@@ -181,7 +286,7 @@ pub fn fetch(
 
 /// `geolens models status`: what is installed, where, and how to get what is missing.
 /// Returns whether everything needed to geolocate photos is in place.
-pub fn status(dirs: &crate::predict::ModelDirs, out: &mut impl Write) -> std::io::Result<bool> {
+pub fn status(dirs: &ModelDirs, out: &mut dyn Write) -> std::io::Result<bool> {
     let mut ready = true;
     for c in dirs.check() {
         match &c.state {

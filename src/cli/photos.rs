@@ -1,7 +1,7 @@
 //! What `predict` and `eval` share: finding photos, loading the model with a visible status,
 //! and running photos through it while the next one is decoded on a second thread.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::mpsc::sync_channel;
 
 use image::RgbImage;
@@ -9,11 +9,11 @@ use image::RgbImage;
 use super::CliError;
 use super::progress::Progress;
 use crate::model::ModelError;
-use crate::model::backend::{BackendChoice, select_backend};
+use crate::model::config::ModelConfig;
 use crate::photo::decode::decode_photo;
 use crate::photo::exif::{PhotoFacts, read_facts};
 use crate::photo::walk::{Seen, walk};
-use crate::predict::{LoadStage, ModelDirs, Prediction, Predictor};
+use crate::predict::{LoadStage, Prediction, Predictor};
 
 /// The photos named by `paths`: files as given, folders searched recursively (sorted, photo
 /// extensions only). A path that does not exist is an error before anything runs.
@@ -43,33 +43,20 @@ pub fn collect_photos(paths: &[PathBuf]) -> Result<Vec<PathBuf>, CliError> {
     Ok(photos)
 }
 
-/// Loads the whole model on the chosen backend, showing progress on a terminal. A CPU
-/// fallback notice is printed once the model is loaded (so that a failure stays one line).
-pub fn load_predictor(
-    model_dir: Option<&Path>,
-    backend: BackendChoice,
-) -> Result<Predictor, CliError> {
-    let dirs = ModelDirs::new(model_dir)?;
-    // A missing tower is the common case on a fresh install: say so before starting a GPU.
-    let tower = dirs
-        .clip
-        .join(crate::model::clip::weights::SAFETENSORS_FILE);
-    if !tower.is_file() {
-        return Err(CliError::Usage(dirs.tower_hint()));
-    }
-    let selected = select_backend(backend)?;
+/// Loads the whole model as `config` says, showing progress on a terminal. A CPU fallback
+/// notice is printed once the model is loaded (so that a failure stays one line).
+pub fn load_predictor(config: &ModelConfig) -> Result<Predictor, CliError> {
     let mut bar = Progress::always();
-    let (predictor, selected) =
-        Predictor::load_with_fallback(&dirs, selected, backend, |stage| match stage {
-            LoadStage::Tower => bar.update(0, 3, "loading CLIP's image tower"),
-            LoadStage::Heads => bar.update(1, 3, "loading GeoCLIP's heads"),
-            LoadStage::EmbeddingGallery { done, total } => bar.update(
-                done as u64,
-                total as u64,
-                "embedding the GPS gallery (first run only)",
-            ),
-            LoadStage::Ready => bar.clear(),
-        })?;
+    let (predictor, selected) = Predictor::load_config(config, |stage| match stage {
+        LoadStage::Tower => bar.update(0, 3, "loading CLIP's image tower"),
+        LoadStage::Heads => bar.update(1, 3, "loading GeoCLIP's heads"),
+        LoadStage::EmbeddingGallery { done, total } => bar.update(
+            done as u64,
+            total as u64,
+            "embedding the GPS gallery (first run only)",
+        ),
+        LoadStage::Ready => bar.clear(),
+    })?;
     drop(bar);
     if let Some(notice) = &selected.fallback_notice {
         eprintln!("geolens: note: {notice}");

@@ -6,45 +6,70 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::CliError;
+use clap::builder::RangedU64ValueParser;
+
 use super::photos::{PhotoOutcome, collect_photos, load_predictor, run_photos};
 use super::progress::Progress;
+use super::{CliError, OnOff};
 use crate::geo::distance::haversine_km;
 use crate::geo::geocells::Granularity;
-use crate::model::backend::BackendChoice;
+use crate::model::config::ModelConfig;
 use crate::photo::exif::PhotoFacts;
 use crate::predict::{CREDIBLE_MASSES, ClockClue, CredibleRegion, PlaceGuess, PointGuess};
 use crate::sidecar::{self, SidecarNaming, Written};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum OutputFormat {
     Table,
     Json,
     Csv,
 }
 
-#[derive(Debug, Clone)]
+/// Where was each photo taken? Files or folders (searched recursively). Exit code 2 when
+/// some photos could not be read (each reported on stderr; the others still printed).
+#[derive(Debug, Clone, clap::Args)]
 pub struct PredictOptions {
+    #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+    /// How many places to list per photo.
+    #[arg(long, default_value_t = 5, value_parser = RangedU64ValueParser::<usize>::new().range(1..=1000))]
     pub top: usize,
+    /// Cell granularity of the listed places.
+    #[arg(long = "level", value_enum, default_value = "middle")]
     pub granularity: Granularity,
+    #[arg(long, value_enum, default_value = "table")]
     pub format: OutputFormat,
-    pub model_dir: Option<PathBuf>,
-    pub backend: BackendChoice,
-    /// Weigh each answer by the photo's clock (see [`crate::predict::clock`]).
-    pub clock_prior: bool,
-    /// `--write-xmp`: keep each best guess in an XMP sidecar beside its photo.
-    pub xmp: Option<XmpOptions>,
+    /// Weigh the answer by the photo's own clock: gallery points outside the time zones
+    /// that kept its EXIF UTC offset on its capture date count for a twentieth.
+    #[arg(long, value_enum, default_value = "on")]
+    pub clock_prior: OnOff,
+    #[command(flatten)]
+    pub xmp: XmpOptions,
 }
 
 /// How `--write-xmp` writes sidecars.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, clap::Args)]
 pub struct XmpOptions {
-    pub naming: SidecarNaming,
-    /// Only photos whose most likely place holds at least this probability.
+    /// Keep each best guess in an XMP sidecar beside its photo (exif:GPSLatitude and
+    /// exif:GPSLongitude, with a note of where it came from); the photo is never changed.
+    #[arg(long)]
+    pub write_xmp: bool,
+    /// With --write-xmp: only photos whose most likely place holds at least this
+    /// probability (0 to 1).
+    #[arg(long, value_name = "P", requires = "write_xmp", value_parser = super::probability)]
     pub min_confidence: Option<f64>,
-    /// Replace a position a sidecar already has (never done otherwise).
+    /// With --write-xmp: replace a position a sidecar already has (never done otherwise).
+    #[arg(long, requires = "write_xmp")]
     pub replace_gps: bool,
+    /// With --write-xmp: how sidecars are named, as your photo organiser expects
+    /// (digikam: IMG_1.xmp, also Lightroom; darktable: IMG_1.JPG.xmp).
+    #[arg(
+        long = "xmp-naming",
+        value_enum,
+        default_value = "digikam",
+        requires = "write_xmp"
+    )]
+    pub naming: SidecarNaming,
 }
 
 /// Writes the sidecar of one reported photo: its best guess, with where it came from. `Err`
@@ -448,9 +473,14 @@ impl<'a, W: Write> ReportWriter<'a, W> {
 
 /// Runs `geolens predict`. Returns how many photos failed (reported on stderr, one line
 /// each); the reports of all photos go to `out`, each as soon as it is ready.
-pub fn predict(options: &PredictOptions, out: &mut impl Write) -> Result<usize, CliError> {
+pub fn predict(
+    options: &PredictOptions,
+    model: &ModelConfig,
+    out: &mut impl Write,
+) -> Result<usize, CliError> {
     let photos = collect_photos(&options.paths)?;
-    let predictor = load_predictor(options.model_dir.as_deref(), options.backend)?;
+    let predictor = load_predictor(model)?;
+    let xmp = options.xmp.write_xmp.then_some(&options.xmp);
     let stdout_path = Path::new("standard output");
     let mut bar = Progress::new(photos.len(), 3);
     let mut writer = ReportWriter::new(options.format, options.granularity, options.top, out);
@@ -470,12 +500,12 @@ pub fn predict(options: &PredictOptions, out: &mut impl Write) -> Result<usize, 
             outcome,
             options.granularity,
             options.top,
-            options.clock_prior,
+            options.clock_prior.is_on(),
         );
         if let Some(e) = &report.error {
             failed += 1;
             bar.println(&format!("geolens: error: {}", super::printable(e)));
-        } else if let Some(xmp) = &options.xmp {
+        } else if let Some(xmp) = xmp {
             match write_sidecar(&photo_path, &report, xmp) {
                 Ok(what) => {
                     sidecars_written += 1;
@@ -495,7 +525,7 @@ pub fn predict(options: &PredictOptions, out: &mut impl Write) -> Result<usize, 
         }
     });
     drop(bar);
-    if options.xmp.is_some() {
+    if xmp.is_some() {
         eprintln!(
             "geolens: XMP sidecars: {sidecars_written} written, {sidecars_skipped} skipped \
              (the photos themselves are never changed)"

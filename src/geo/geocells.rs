@@ -14,7 +14,9 @@ use super::partition::{LatLonDeg, Partition, PartitionParams};
 use super::place_names::PlaceNamer;
 
 /// The three partitions shipped with the app.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default, clap::ValueEnum,
+)]
 pub enum Granularity {
     Coarse,
     #[default]

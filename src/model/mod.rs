@@ -3,7 +3,9 @@
 
 pub mod backend;
 pub mod clip;
+pub mod config;
 pub mod device_io;
+pub mod dirs;
 pub mod fetch;
 pub mod files;
 pub mod geoclip;

@@ -7,7 +7,7 @@ use std::sync::mpsc::{Receiver, channel};
 
 use egui::Ui;
 
-use super::game::{DeckChoice, GameView};
+use super::{DeckChoice, GameView};
 use crate::game::deck::Deck;
 
 /// A folder being scanned, and the channel its deck comes back on.

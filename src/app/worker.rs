@@ -17,12 +17,12 @@ use crate::aerial::source::{candidates_from, fetch_tiles, parallelism};
 use crate::aerial::towers::{ClipTowers, ColourTowers, TwoTower};
 use crate::aerial::{Candidate, MatchSettings, TileId, TowerKind};
 use crate::geo::geocells::Granularity;
-use crate::model::backend::{BackendChoice, select_backend};
+use crate::model::config::ModelConfig;
 use crate::model::fetch::{FetchOptions, FetchOutcome, FetchProgress, fetch_clip_vision};
 use crate::photo::decode::{decode_photo, decode_photo_bytes};
 use crate::photo::exif::{PhotoFacts, read_facts, read_facts_from_bytes};
 use crate::predict::{
-    ClockAnswer, LoadStage, ModelDirs, OcclusionMap, Prediction, Predictor, StageTimes,
+    ClockAnswer, LoadError, LoadStage, OcclusionMap, Prediction, Predictor, StageTimes,
 };
 
 /// Longest side of the previews sent for display, in pixels.
@@ -66,26 +66,6 @@ impl PhotoSource {
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_else(|| p.display().to_string()),
             Self::Bytes { name, .. } | Self::Pixels { name, .. } => name.clone(),
-        }
-    }
-}
-
-/// How the model is set up.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ModelConfig {
-    /// CLIP tower folder; `None` for where `geolens models fetch` puts it.
-    pub model_dir: Option<PathBuf>,
-    pub backend: BackendChoice,
-    /// Gallery embedding cache folder; `None` for the user cache.
-    pub gallery_cache: Option<PathBuf>,
-}
-
-impl ModelConfig {
-    pub fn new(model_dir: Option<PathBuf>, backend: BackendChoice) -> Self {
-        Self {
-            model_dir,
-            backend,
-            gallery_cache: None,
         }
     }
 }
@@ -669,40 +649,10 @@ fn score_tiles(
 
 /// Loads the model, reporting each stage; `None` (with the reason sent) when it cannot.
 fn load(config: &ModelConfig, send: &dyn Fn(Event)) -> Option<Predictor> {
-    let dirs = match ModelDirs::new(config.model_dir.as_deref()) {
-        Ok(mut d) => {
-            if let Some(cache) = &config.gallery_cache {
-                d.gallery_cache = Some(cache.clone());
-            }
-            d
-        }
-        Err(e) => {
-            send(Event::Model(ModelState::Missing {
-                hint: e.to_string(),
-            }));
-            return None;
-        }
-    };
-    if !dirs
-        .clip
-        .join(crate::model::clip::weights::SAFETENSORS_FILE)
-        .is_file()
-    {
-        send(Event::Model(ModelState::Missing {
-            hint: dirs.tower_hint(),
-        }));
-        return None;
-    }
-    let backend = match select_backend(config.backend) {
-        Ok(b) => b,
-        Err(e) => {
-            send(Event::Model(ModelState::Failed(e.to_string())));
-            return None;
-        }
-    };
-    match Predictor::load_with_fallback(&dirs, backend, config.backend, |stage| {
+    let loaded = Predictor::load_config(config, |stage| {
         send(Event::Model(ModelState::Loading(stage)))
-    }) {
+    });
+    match loaded {
         Ok((p, backend)) => {
             send(Event::Model(ModelState::Ready {
                 model: p.describe(),
@@ -710,6 +660,10 @@ fn load(config: &ModelConfig, send: &dyn Fn(Event)) -> Option<Predictor> {
                 notice: backend.fallback_notice,
             }));
             Some(p)
+        }
+        Err(LoadError::Missing(hint)) => {
+            send(Event::Model(ModelState::Missing { hint }));
+            None
         }
         Err(e) => {
             send(Event::Model(ModelState::Failed(e.to_string())));
@@ -722,6 +676,7 @@ fn load(config: &ModelConfig, send: &dyn Fn(Event)) -> Option<Predictor> {
 mod tests {
     use super::*;
     use crate::aerial::candidates::candidate_tiles;
+    use crate::model::backend::BackendChoice;
 
     fn wait_for(worker: &Worker, mut done: impl FnMut(&Event) -> bool) -> Vec<Event> {
         let started = std::time::Instant::now();
@@ -831,6 +786,7 @@ mod tests {
                 model_dir: Some(tower.clone()),
                 backend: BackendChoice::Cpu,
                 gallery_cache: Some(crate::testing::shared_gallery_cache_dir()),
+                threads: None,
             },
             || (),
         );

@@ -1,6 +1,8 @@
 //! The guessing game's screen: the game itself lives in [`crate::game`]; this holds what the
 //! GUI needs around it (photos, the model's hidden guesses, history) and draws it.
 
+mod folder_deck;
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -9,13 +11,13 @@ use std::time::{Duration, Instant};
 use egui::{Color32, RichText, Ui};
 use image::RgbImage;
 
+use crate::app::worker::{Event, ModelState, PhotoId, PhotoSource, Request, Worker};
 use crate::game::deck::{Card, Deck, bundled_deck_dir};
 use crate::game::history::{self, GameRecord, HistoryStats};
 use crate::game::{Game, Phase, Winner};
 use crate::geo::partition::LatLonDeg;
 use crate::map::markers::{GreatCircle, Pin};
 use crate::predict::Prediction;
-use crate::worker::{Event, ModelState, PhotoId, PhotoSource, Request, Worker};
 
 use super::answers::{Answer, AnswerCache, PhotoKey};
 use super::state::AppState;
@@ -96,7 +98,7 @@ pub struct GameView {
     /// Set when the player asked for a folder of their photos: the app opens its dialog.
     pub wants_folder_dialog: bool,
     /// A folder of the player's photos being scanned, and the last one scanned.
-    pub(super) scanning: Option<super::library::LibraryScan>,
+    pub(super) scanning: Option<folder_deck::LibraryScan>,
     pub(super) library: Option<(PathBuf, Deck)>,
     /// Answers for photos played before, reused by later games.
     answers: AnswerCache,
