@@ -2,8 +2,8 @@
 //! whole photo's time and the five most likely gallery points: the geolens side of the
 //! reference comparisons in `tools/reference/` (cosine against PyTorch's embeddings of the
 //! same tower, GeoCLIP's own top points, speed at the same thread count). On stderr: peak
-//! resident memory while loading (the weight file is mapped, so its pages count there) and,
-//! measured apart from it, while the photos run.
+//! resident memory while loading (tensors are read from the file one at a time: the model plus
+//! the tensor being converted) and, measured apart from it, while the photos run.
 //!
 //! ```text
 //! cargo run --release --example clip_embed -- TOWER_DIR PHOTO... [--threads N] [--batch N]
