@@ -162,9 +162,9 @@ impl GeolensApp {
         let Some(prediction) = photo.prediction().cloned() else {
             return;
         };
-        self.aerial_requests += 1;
-        let request = self.aerial_requests;
-        self.aerial = Some(AerialView::new(photo.id, request));
+        self.explore.aerial_requests += 1;
+        let request = self.explore.aerial_requests;
+        self.explore.aerial = Some(AerialView::new(photo.id, request));
         self.worker.send(Request::MatchTiles {
             id: photo.id,
             request,
@@ -191,6 +191,7 @@ impl GeolensApp {
         self.aerial_source_ui(ui);
         let source_set = self.state.aerial_tiles().is_some();
         let running = self
+            .explore
             .aerial
             .as_ref()
             .is_some_and(|a| a.photo == photo_id && a.busy());
@@ -213,7 +214,7 @@ impl GeolensApp {
         }
         let ctx = ui.ctx().clone();
         let mut fly_to = None;
-        if let Some(view) = self.aerial.as_mut().filter(|a| a.photo == photo_id) {
+        if let Some(view) = self.explore.aerial.as_mut().filter(|a| a.photo == photo_id) {
             fly_to = aerial_results_ui(ui, &ctx, view);
         }
         if let Some(tile) = fly_to {

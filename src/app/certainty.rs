@@ -16,7 +16,8 @@ pub(super) type OutlineKey = (PhotoId, Granularity, bool, bool, bool);
 impl GeolensApp {
     /// The outlines last built for the map (photo, granularity, outlines; the clock's first).
     pub fn region_outlines(&self) -> Option<(PhotoId, Granularity, &[RegionOutline])> {
-        self.region_outlines
+        self.explore
+            .region_outlines
             .as_ref()
             .map(|((id, g, ..), o)| (*id, *g, o.as_slice()))
     }
@@ -39,7 +40,7 @@ impl GeolensApp {
             self.state.show_clock,
             self.state.clock_prior,
         );
-        if self.region_outlines.as_ref().map(|(k, _)| *k) != Some(key) {
+        if self.explore.region_outlines.as_ref().map(|(k, _)| *k) != Some(key) {
             let Some(regions) = self.photos.selected_regions(granularity) else {
                 return false;
             };
@@ -53,7 +54,7 @@ impl GeolensApp {
             if self.state.show_regions {
                 outlines.extend(regions.iter().rev().map(RegionOutline::of));
             }
-            self.region_outlines = Some((key, outlines));
+            self.explore.region_outlines = Some((key, outlines));
         }
         true
     }
@@ -147,7 +148,7 @@ impl GeolensApp {
     pub(super) fn apply_clock_prior(&mut self) {
         if self.photos.set_clock_prior(self.state.clock_prior) {
             self.heatmap = None;
-            self.region_outlines = None;
+            self.explore.region_outlines = None;
             self.fitted = None;
         }
     }

@@ -114,15 +114,17 @@ impl GeolensApp {
     pub(super) fn typed_path_ui(&mut self, ui: &mut egui::Ui) {
         ui.horizontal(|ui| {
             let field = ui.add(
-                egui::TextEdit::singleline(&mut self.typed_path)
+                egui::TextEdit::singleline(&mut self.explore.typed_path)
                     .hint_text("/path/to/photo.jpg")
                     .desired_width(ui.available_width() - 60.0),
             );
             let entered = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-            if (ui.button("Open").clicked() || entered) && !self.typed_path.trim().is_empty() {
-                let path = PathBuf::from(self.typed_path.trim());
+            if (ui.button("Open").clicked() || entered)
+                && !self.explore.typed_path.trim().is_empty()
+            {
+                let path = PathBuf::from(self.explore.typed_path.trim());
                 if path.is_file() {
-                    self.typed_path.clear();
+                    self.explore.typed_path.clear();
                     self.open_photos(vec![PhotoSource::File(path)]);
                 } else if path.is_dir() {
                     self.report(format!(

@@ -4,25 +4,57 @@
 use egui::{Color32, RichText, Sense, Ui};
 
 use super::GeolensApp;
+use super::aerial::AerialView;
+use super::certainty::OutlineKey;
 use super::panels::{self, texture_of};
 use super::photos::PhotoStatus;
+use crate::app::worker::PhotoId;
 use crate::app::worker::{ModelState, Request};
 use crate::geo::distance::haversine_km;
 use crate::map::colormap::ColorMap;
 use crate::map::heatmap::{HeatScale, SHOWN_MASS_CHOICES};
+use crate::map::regions::RegionOutline;
 use crate::predict::LoadStage;
 use crate::predict::PlaceGuess;
+
+/// What the explorer holds for itself, apart from what all screens share (settings, the
+/// model worker, the map): the messages it shows, what the user typed or picked, and the
+/// aerial strip.
+#[derive(Default)]
+pub struct ExploreView {
+    /// The latest error worth showing (a photo that failed, a dialog that could not open).
+    pub(super) notice: Option<String>,
+    /// Errors so far, newest first (the latest is also `notice`).
+    pub(super) recent_errors: Vec<String>,
+    /// What the user typed in the path field (shown when no file dialog can open).
+    pub(super) typed_path: String,
+    /// A top place the user picked in the results panel (photo, rank from 0).
+    pub(super) selected_place: Option<(PhotoId, usize)>,
+    /// Map clicks set the selected photo's location (instead of nothing).
+    pub(super) placing_location: bool,
+    /// Where the filmstrip's locations are exported, and what the last export said.
+    pub(super) export_path: String,
+    pub(super) export_message: Option<Result<String, String>>,
+    /// What the last sidecar write said.
+    pub(super) sidecar_message: Option<Result<String, String>>,
+    /// Outlines of the credible regions on the map, for (photo, granularity).
+    pub(super) region_outlines: Option<(OutlineKey, Vec<RegionOutline>)>,
+    /// The latest aerial matching run.
+    pub(super) aerial: Option<AerialView>,
+    /// Matching runs asked for so far (each run's id).
+    pub(super) aerial_requests: u64,
+}
 
 impl GeolensApp {
     pub(super) fn photo_panel_ui(&mut self, ui: &mut Ui) {
         egui::ScrollArea::vertical().show(ui, |ui| {
             self.filmstrip_ui(ui);
-            if let Some(notice) = &self.notice {
+            if let Some(notice) = &self.explore.notice {
                 ui.horizontal_wrapped(|ui| {
                     ui.colored_label(ui.visuals().error_fg_color, notice);
                 });
                 if ui.small_button("Dismiss").clicked() {
-                    self.notice = None;
+                    self.explore.notice = None;
                 }
             }
             self.recent_errors_ui(ui);
@@ -409,7 +441,7 @@ impl GeolensApp {
             } else {
                 place.place_name.clone()
             };
-            let selected = self.selected_place == Some((photo_id, rank));
+            let selected = self.explore.selected_place == Some((photo_id, rank));
             let row = panels::ranked_row_ui(
                 ui,
                 (
@@ -424,7 +456,7 @@ impl GeolensApp {
                 .on_hover_text("Show this place on the map, with a pin")
                 .clicked()
             {
-                self.selected_place = (!selected).then_some((photo_id, rank));
+                self.explore.selected_place = (!selected).then_some((photo_id, rank));
                 self.fitted = None;
             }
         }

@@ -14,13 +14,13 @@ impl GeolensApp {
     pub(super) fn set_location(&mut self, at: LatLonDeg, source: String) {
         if let Some(photo) = self.photos.selected_mut() {
             photo.chosen = Some((at, source));
-            self.sidecar_message = None;
+            self.explore.sidecar_message = None;
         }
     }
 
     /// What the last sidecar write said (`Ok`: what was written; `Err`: why not).
     pub fn sidecar_message(&self) -> Option<&Result<String, String>> {
-        self.sidecar_message.as_ref()
+        self.explore.sidecar_message.as_ref()
     }
 
     /// The "Location" section: what is set, the ways to set it, and the sidecar.
@@ -31,6 +31,7 @@ impl GeolensApp {
         let chosen = photo.chosen.clone();
         let guess = photo.best_guess;
         let place = self
+            .explore
             .selected_place
             .filter(|(id, _)| *id == photo.id)
             .and_then(|(_, rank)| {
@@ -72,7 +73,7 @@ impl GeolensApp {
                     ),
                 );
             }
-            ui.toggle_value(&mut self.placing_location, "Pick on the map")
+            ui.toggle_value(&mut self.explore.placing_location, "Pick on the map")
                 .on_hover_text("Click the map to set the location; click again to move it");
         });
         if chosen.is_some() {
@@ -105,11 +106,12 @@ impl GeolensApp {
             )
             .on_hover_text("darktable");
         });
-        let refused = matches!(&self.sidecar_message, Some(Err(e)) if e.contains("--replace-gps"));
+        let refused =
+            matches!(&self.explore.sidecar_message, Some(Err(e)) if e.contains("--replace-gps"));
         if ui.button("Write XMP sidecar").clicked() {
             self.write_sidecar(false);
         }
-        match &self.sidecar_message {
+        match &self.explore.sidecar_message {
             Some(Ok(m)) => {
                 ui.label(RichText::new(m).small());
             }
@@ -146,30 +148,30 @@ impl GeolensApp {
                         ui.radio_value(&mut self.state.export_format, format, format.extension());
                     }
                 });
-                if before != self.state.export_format && !self.export_path.is_empty() {
-                    self.export_path = std::path::Path::new(&self.export_path)
+                if before != self.state.export_format && !self.explore.export_path.is_empty() {
+                    self.explore.export_path = std::path::Path::new(&self.explore.export_path)
                         .with_extension(self.state.export_format.extension())
                         .display()
                         .to_string();
                 }
-                if self.export_path.is_empty() {
+                if self.explore.export_path.is_empty() {
                     let folder = self
                         .photos
                         .entries()
                         .iter()
                         .find_map(|e| e.path.as_ref()?.parent().map(|p| p.to_path_buf()))
                         .unwrap_or_default();
-                    self.export_path = folder
+                    self.explore.export_path = folder
                         .join("geolens-export")
                         .with_extension(self.state.export_format.extension())
                         .display()
                         .to_string();
                 }
-                ui.text_edit_singleline(&mut self.export_path);
+                ui.text_edit_singleline(&mut self.explore.export_path);
                 if ui.button("Export").clicked() {
-                    self.export_message = Some(self.export_filmstrip());
+                    self.explore.export_message = Some(self.export_filmstrip());
                 }
-                match &self.export_message {
+                match &self.explore.export_message {
                     Some(Ok(m)) => {
                         ui.label(RichText::new(m).small());
                     }
@@ -212,7 +214,7 @@ impl GeolensApp {
                 ))
             })
             .collect();
-        let path = std::path::PathBuf::from(self.export_path.trim());
+        let path = std::path::PathBuf::from(self.explore.export_path.trim());
         let format = self.state.export_format;
         crate::files::write_output(&path, false, |out| write_export(&rows, format, out))
             .map(|()| format!("Wrote {} locations to {}", rows.len(), path.display()))
@@ -228,7 +230,7 @@ impl GeolensApp {
             return;
         };
         let source = format!("{source}; geolens {}", env!("CARGO_PKG_VERSION"));
-        self.sidecar_message = Some(
+        self.explore.sidecar_message = Some(
             match write_position(&path, naming, at, &source, replace_gps) {
                 Ok(Written::Created(p)) => Ok(format!("Wrote {}", p.display())),
                 Ok(Written::Updated(p)) => Ok(format!("Updated {}", p.display())),

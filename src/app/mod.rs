@@ -32,7 +32,7 @@ use crate::map::basemap::{OfflineBasemap, embedded_pack};
 use crate::map::heatmap::{HeatQuantity, Heatmap, HeatmapPlugin, HoveredCell};
 use crate::map::markers::{GreatCircle, MarkersPlugin, Pin};
 use crate::map::online::{OnlineLayer, http_tiles};
-use crate::map::regions::{RegionOutline, RegionsPlugin};
+use crate::map::regions::RegionsPlugin;
 use crate::model::backend::BackendChoice;
 use crate::model::config::ModelConfig;
 use crate::model::fetch::FetchProgress;
@@ -146,8 +146,6 @@ pub struct GeolensApp {
     heatmap: Option<(HeatmapKey, Granularity, Heatmap)>,
     geocells: HashMap<Granularity, GeoCells>,
     hovered: Option<HoveredCell>,
-    /// The latest error worth showing (a photo that failed, a dialog that could not open).
-    notice: Option<String>,
     photos: PhotoQueue,
     worker: Worker,
     model_config: ModelConfig,
@@ -155,33 +153,17 @@ pub struct GeolensApp {
     open_dialog: Option<dialog::PendingDialog>,
     /// The system's file dialog could not be shown: the photo panel offers a path field.
     dialog_unavailable: bool,
-    /// What the user typed in that field.
-    typed_path: String,
-    /// Errors so far, newest first (the latest is also `notice`).
-    recent_errors: Vec<String>,
     show_help: bool,
-    /// Map clicks set the selected photo's location (instead of nothing).
-    placing_location: bool,
-    /// What the last sidecar write said.
-    sidecar_message: Option<Result<String, String>>,
-    /// Where the filmstrip's locations are exported, and what the last export said.
-    export_path: String,
-    export_message: Option<Result<String, String>>,
     /// The first-run banner was put away ("Not now") for this session.
     first_run_dismissed: bool,
     game: game::GameView,
     screenshot: Option<ScreenshotJob>,
     frame_bench: Option<FrameBench>,
-    aerial: Option<aerial::AerialView>,
-    /// Matching runs asked for so far (each run's id).
-    aerial_requests: u64,
     /// What the map was last fitted to, and the map's last size.
     fitted: Option<view::Fitted>,
     map_rect: Option<egui::Rect>,
-    /// Outlines of the credible regions on the map, for (photo, granularity).
-    region_outlines: Option<(certainty::OutlineKey, Vec<RegionOutline>)>,
-    /// A top place the user picked in the results panel (photo, rank from 0).
-    selected_place: Option<(PhotoId, usize)>,
+    /// The explorer's own state (the screen with photos, the heatmap and the answers).
+    explore: explore::ExploreView,
 }
 
 /// What the best-guess pin means, and why it can sit outside the #1 place.
@@ -242,7 +224,6 @@ impl GeolensApp {
             heatmap: None,
             geocells: HashMap::new(),
             hovered: None,
-            notice: None,
             photos: PhotoQueue::default(),
             worker,
             model_config,
@@ -253,14 +234,9 @@ impl GeolensApp {
             },
             open_dialog: None,
             dialog_unavailable: false,
-            typed_path: String::new(),
-            recent_errors: Vec::new(),
             show_help: false,
             first_run_dismissed: false,
-            placing_location: false,
-            sidecar_message: None,
-            export_path: String::new(),
-            export_message: None,
+            explore: explore::ExploreView::default(),
             // `--ephemeral` neither reads nor writes the game history, unless one is named.
             game: game::GameView::new(
                 options.game_history.or_else(|| {
@@ -276,12 +252,8 @@ impl GeolensApp {
             ),
             screenshot,
             frame_bench: options.bench_frames.map(FrameBench::new),
-            aerial: None,
-            aerial_requests: 0,
             fitted: None,
             map_rect: None,
-            selected_place: None,
-            region_outlines: None,
         };
         app.photos.set_clock_prior(app.state.clock_prior);
         if !options.photos.is_empty() {
@@ -324,7 +296,7 @@ impl GeolensApp {
     }
 
     pub fn notice(&self) -> Option<&str> {
-        self.notice.as_deref()
+        self.explore.notice.as_deref()
     }
 
     pub fn state(&self) -> &AppState {
@@ -338,7 +310,7 @@ impl GeolensApp {
 
     /// The latest aerial matching run.
     pub fn aerial_view(&self) -> Option<&aerial::AerialView> {
-        self.aerial.as_ref()
+        self.explore.aerial.as_ref()
     }
 
     pub fn game_mut(&mut self) -> &mut game::GameView {
@@ -352,7 +324,7 @@ impl GeolensApp {
     /// Applies what the worker sent since the last frame.
     fn poll_worker(&mut self) {
         for event in self.worker.poll() {
-            if let Some(view) = &mut self.aerial
+            if let Some(view) = &mut self.explore.aerial
                 && view.apply(&event)
             {
                 continue;
@@ -548,7 +520,7 @@ impl GeolensApp {
         let Some(photo) = self.photos.selected() else {
             return (pins, lines);
         };
-        if let Some((id, rank)) = self.selected_place
+        if let Some((id, rank)) = self.explore.selected_place
             && id == photo.id
             && let Some(place) = self
                 .photos
@@ -614,7 +586,7 @@ impl GeolensApp {
             Mode::Explore => self.explore_markers(),
             Mode::Game => self.game.markers(),
         };
-        let outlines = match (&self.aerial, self.state.mode) {
+        let outlines = match (&self.explore.aerial, self.state.mode) {
             (Some(view), Mode::Explore) if Some(view.photo) == self.photos.selected_id() => {
                 view.outlines()
             }
@@ -650,7 +622,7 @@ impl GeolensApp {
         } else {
             self.hovered = None;
         }
-        if show_regions && let Some((_, outlines)) = &self.region_outlines {
+        if show_regions && let Some((_, outlines)) = &self.explore.region_outlines {
             map = map.with_plugin(RegionsPlugin { outlines });
         }
         if self.state.show_labels {
@@ -660,7 +632,7 @@ impl GeolensApp {
             pins: &pins,
             lines: &lines,
             outlines: &outlines,
-            clicked: (self.state.mode == Mode::Game || self.placing_location)
+            clicked: (self.state.mode == Mode::Game || self.explore.placing_location)
                 .then_some(&mut clicked),
             hovered_hint: &mut hovered_hint,
         });
@@ -788,7 +760,7 @@ impl eframe::App for GeolensApp {
         self.help_ui(&ctx);
         if self.photos.busy()
             || self.model.fetch.is_some()
-            || self.aerial.as_ref().is_some_and(|a| a.busy())
+            || self.explore.aerial.as_ref().is_some_and(|a| a.busy())
         {
             ctx.request_repaint_after(std::time::Duration::from_millis(100));
         }

@@ -34,14 +34,14 @@ pub const SHORTCUTS: &[(&str, &str)] = &[
 impl GeolensApp {
     /// Shows `message` as the latest error and keeps it in the recent list.
     pub(super) fn report(&mut self, message: String) {
-        self.recent_errors.insert(0, message.clone());
-        self.recent_errors.truncate(RECENT_ERRORS);
-        self.notice = Some(message);
+        self.explore.recent_errors.insert(0, message.clone());
+        self.explore.recent_errors.truncate(RECENT_ERRORS);
+        self.explore.notice = Some(message);
     }
 
     /// Errors so far, newest first.
     pub fn recent_errors(&self) -> &[String] {
-        &self.recent_errors
+        &self.explore.recent_errors
     }
 
     /// Whether the shortcut help is showing.
@@ -67,7 +67,7 @@ impl GeolensApp {
             egui::Popup::close_all(ctx);
             self.show_help = false;
             self.first_run_dismissed = true;
-            self.placing_location = false;
+            self.explore.placing_location = false;
         }
         if help {
             self.show_help = !self.show_help;
@@ -125,18 +125,21 @@ impl GeolensApp {
 
     /// The errors so far, newest first, folded away under the latest one.
     pub(super) fn recent_errors_ui(&mut self, ui: &mut Ui) {
-        if self.recent_errors.len() < 2 {
+        if self.explore.recent_errors.len() < 2 {
             return;
         }
-        egui::CollapsingHeader::new(format!("Recent errors ({})", self.recent_errors.len()))
-            .id_salt("recent_errors")
-            .show(ui, |ui| {
-                for e in &self.recent_errors {
-                    ui.label(RichText::new(e).small());
-                }
-                if ui.small_button("Clear").clicked() {
-                    self.recent_errors.clear();
-                }
-            });
+        egui::CollapsingHeader::new(format!(
+            "Recent errors ({})",
+            self.explore.recent_errors.len()
+        ))
+        .id_salt("recent_errors")
+        .show(ui, |ui| {
+            for e in &self.explore.recent_errors {
+                ui.label(RichText::new(e).small());
+            }
+            if ui.small_button("Clear").clicked() {
+                self.explore.recent_errors.clear();
+            }
+        });
     }
 }

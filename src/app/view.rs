@@ -102,7 +102,7 @@ impl GeolensApp {
         let photo = self.photos.selected()?;
         photo.prediction()?;
         let places = photo.places_at(self.state.granularity).unwrap_or_default();
-        if let Some((id, rank)) = self.selected_place
+        if let Some((id, rank)) = self.explore.selected_place
             && id == photo.id
             && let Some(place) = places.get(rank)
         {
@@ -196,7 +196,7 @@ impl GeolensApp {
                             )
                             .clicked()
                         {
-                            self.selected_place = None;
+                            self.explore.selected_place = None;
                             self.fitted = None;
                         }
                     });
