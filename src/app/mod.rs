@@ -27,10 +27,9 @@ use walkers::{HttpTiles, Map, lat_lon};
 
 use crate::app::worker::{Event, ModelState, PhotoId, PhotoSource, Request, Worker};
 use crate::geo::geocells::{GeoCells, Granularity};
-use crate::geo::latlon::LatLonDeg;
 use crate::map::basemap::{OfflineBasemap, embedded_pack};
 use crate::map::heatmap::{HeatQuantity, Heatmap, HeatmapPlugin, HoveredCell};
-use crate::map::markers::{GreatCircle, MarkersPlugin, Pin};
+use crate::map::markers::MarkersPlugin;
 use crate::map::online::{OnlineLayer, http_tiles};
 use crate::map::regions::RegionsPlugin;
 use crate::model::backend::BackendChoice;
@@ -510,72 +509,6 @@ impl GeolensApp {
                 self.state.granularity.label()
             ),
         }
-    }
-
-    /// Pins and lines for the photo on screen: its EXIF position, the model's best guess, the
-    /// great circle between them, and the place picked in the results panel.
-    fn explore_markers(&self) -> (Vec<Pin>, Vec<GreatCircle>) {
-        let mut pins = Vec::new();
-        let mut lines = Vec::new();
-        let Some(photo) = self.photos.selected() else {
-            return (pins, lines);
-        };
-        if let Some((id, rank)) = self.explore.selected_place
-            && id == photo.id
-            && let Some(place) = self
-                .photos
-                .selected_places(self.state.granularity)
-                .and_then(|places| places.get(rank))
-        {
-            pins.push(Pin {
-                at: place.center,
-                label: format!("#{} {}", rank + 1, place.place_name),
-                color: egui::Color32::from_rgb(60, 120, 230),
-                hint: format!(
-                    "{} of the probability lies in this cell; the pin marks the mean position \
-                     of the gallery photos in it.",
-                    crate::scores::percent(place.probability)
-                ),
-            });
-        }
-        if let Some((at, source)) = &photo.chosen {
-            pins.push(Pin {
-                at: *at,
-                label: "set location".into(),
-                color: egui::Color32::from_rgb(170, 90, 220),
-                hint: format!("The location set for this photo ({source})"),
-            });
-        }
-        let guess = photo.best_guess.map(|g| LatLonDeg {
-            lat_deg: g.lat_deg,
-            lon_deg: g.lon_deg,
-        });
-        if let Some(g) = guess {
-            pins.push(Pin {
-                at: g,
-                label: "model's guess".into(),
-                color: egui::Color32::from_rgb(230, 60, 60),
-                hint: BEST_GUESS_HINT.into(),
-            });
-        }
-        if self.state.show_truth
-            && let Some(truth) = photo.facts.gps
-        {
-            pins.push(Pin {
-                at: truth,
-                label: "EXIF position".into(),
-                color: egui::Color32::from_rgb(40, 170, 80),
-                hint: "Where the photo's own GPS says it was taken".into(),
-            });
-            if let Some(g) = guess {
-                lines.push(GreatCircle {
-                    from: truth,
-                    to: g,
-                    color: egui::Color32::from_rgb(255, 200, 40),
-                });
-            }
-        }
-        (pins, lines)
     }
 
     fn map_ui(&mut self, ui: &mut egui::Ui) {
