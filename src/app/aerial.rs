@@ -93,7 +93,7 @@ impl AerialView {
                         image: image.clone(),
                         texture: None,
                     },
-                    Err(e) => TileState::Failed(e.clone()),
+                    Err(e) => TileState::Failed(e.to_string()),
                 };
                 self.tiles.insert(*tile, state);
             }
@@ -106,7 +106,7 @@ impl AerialView {
                 self.ranked = Some(ranked.clone());
             }
             Event::AerialFailed { request, error } if *request == self.request => {
-                self.error = Some(error.clone());
+                self.error = Some(error.to_string());
             }
             _ => return false,
         }

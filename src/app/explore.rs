@@ -410,7 +410,7 @@ impl GeolensApp {
                 self.fetch_ui(ui);
             }
             ModelState::Failed(e) => {
-                ui.colored_label(ui.visuals().error_fg_color, e);
+                ui.colored_label(ui.visuals().error_fg_color, e.to_string());
                 self.fetch_ui(ui);
             }
         }

@@ -72,7 +72,7 @@ impl GeolensApp {
         if let Some(result) = &self.model.fetch_result {
             match result {
                 Ok(m) => ui.label(m),
-                Err(e) => ui.colored_label(ui.visuals().error_fg_color, e),
+                Err(e) => ui.colored_label(ui.visuals().error_fg_color, e.to_string()),
             };
         }
         let out_dir = self

@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex};
 use thiserror::Error;
 use walkers::{HttpTiles, Map, lat_lon};
 
-use crate::app::worker::{Event, ModelState, PhotoId, PhotoSource, Request, Worker};
+use crate::app::worker::{Event, ModelState, PhotoId, PhotoSource, Request, Worker, WorkerError};
 use crate::geo::geocells::{GeoCells, Granularity};
 use crate::map::basemap::{OfflineBasemap, embedded_pack};
 use crate::map::heatmap::{HeatQuantity, Heatmap, HeatmapPlugin, HoveredCell};
@@ -133,7 +133,7 @@ enum HeatmapKey {
 pub struct ModelView {
     pub state: ModelState,
     pub fetch: Option<FetchProgress>,
-    pub fetch_result: Option<Result<String, String>>,
+    pub fetch_result: Option<Result<String, WorkerError>>,
 }
 
 pub struct GeolensApp {

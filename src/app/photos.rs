@@ -278,7 +278,7 @@ impl PhotoQueue {
                 let entry = self.get_mut(*id)?;
                 match clock.as_ref() {
                     Ok(answer) => entry.clock = answer.clone(),
-                    Err(note) => entry.clock_note = Some(note.clone()),
+                    Err(note) => entry.clock_note = Some(note.to_string()),
                 }
                 entry.plain = Some((**prediction).clone());
                 entry.show_answer(clock_prior);
@@ -290,7 +290,7 @@ impl PhotoQueue {
                 let entry = self.get_mut(*id)?;
                 entry.occlusion_progress = None;
                 if entry.preview.is_none() || entry.status == PhotoStatus::Running {
-                    entry.status = PhotoStatus::Failed(error.clone());
+                    entry.status = PhotoStatus::Failed(error.to_string());
                 }
                 // The next photo of the batch gets its chance to be shown.
                 self.pending_selection.retain(|p| p != id);
@@ -299,7 +299,7 @@ impl PhotoQueue {
                 {
                     self.select(next);
                 }
-                Some(error.clone())
+                Some(error.to_string())
             }
             Event::OcclusionProgress { id, done, total } => {
                 self.get_mut(*id)?.occlusion_progress = Some((*done, *total));
@@ -335,6 +335,14 @@ mod tests {
         }
     }
 
+    fn corrupt(name: &str) -> crate::app::worker::WorkerError {
+        crate::photo::PhotoError::Corrupt {
+            path: name.into(),
+            message: "bad bytes".into(),
+        }
+        .into()
+    }
+
     #[test]
     fn a_failed_photo_never_replaces_the_one_on_screen() {
         let mut q = PhotoQueue::default();
@@ -345,9 +353,12 @@ mod tests {
         let broken = q.add_batch(vec!["broken.jpg".into()])[0];
         let error = q.apply(&Event::Failed {
             id: broken,
-            error: "broken.jpg: corrupt".into(),
+            error: corrupt("broken.jpg"),
         });
-        assert_eq!(error.as_deref(), Some("broken.jpg: corrupt"));
+        assert_eq!(
+            error.as_deref(),
+            Some("broken.jpg: corrupt or truncated image: bad bytes")
+        );
         assert_eq!(
             q.selected_id(),
             Some(first),
@@ -371,7 +382,7 @@ mod tests {
         let ids = q.add_batch(vec!["x.jpg".into(), "y.jpg".into(), "z.jpg".into()]);
         q.apply(&Event::Failed {
             id: ids[0],
-            error: "x: bad".into(),
+            error: corrupt("x.jpg"),
         });
         assert_eq!(q.selected_id(), None);
         q.apply(&decoded(ids[2], 100));

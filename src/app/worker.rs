@@ -12,15 +12,21 @@ use std::sync::{Arc, Mutex};
 
 use image::RgbImage;
 
+use crate::aerial::AerialError;
 use crate::aerial::rank::{RankedTile, rank_tiles};
 use crate::aerial::source::{candidates_from, fetch_tiles, parallelism};
 use crate::aerial::towers::{ClipTowers, ColourTowers, TwoTower};
 use crate::aerial::{Candidate, MatchSettings, TileId, TowerKind};
 use crate::geo::geocells::Granularity;
+use crate::model::ModelError;
 use crate::model::config::ModelConfig;
-use crate::model::fetch::{FetchOptions, FetchOutcome, FetchProgress, fetch_clip_vision};
+use crate::model::fetch::{
+    FetchError, FetchOptions, FetchOutcome, FetchProgress, fetch_clip_vision,
+};
+use crate::photo::PhotoError;
 use crate::photo::decode::{decode_photo, decode_photo_bytes};
 use crate::photo::exif::{PhotoFacts, read_facts, read_facts_from_bytes};
+use crate::predict::clock::ClockError;
 use crate::predict::{
     ClockAnswer, LoadError, LoadStage, OcclusionMap, Prediction, Predictor, StageTimes,
 };
@@ -70,9 +76,51 @@ impl PhotoSource {
     }
 }
 
+/// What went wrong in the background, by area (the events carry it; the app shows its
+/// message). The errors are shared (`Arc`) so events stay cheap to clone.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum WorkerError {
+    #[error(transparent)]
+    Photo(Arc<PhotoError>),
+    #[error(transparent)]
+    Model(Arc<ModelError>),
+    #[error(transparent)]
+    Load(Arc<LoadError>),
+    #[error(transparent)]
+    Fetch(Arc<FetchError>),
+    #[error(transparent)]
+    Aerial(Arc<AerialError>),
+    #[error("the photo was closed")]
+    PhotoClosed,
+    #[error("the model is not loaded, so CLIP's tower cannot score tiles")]
+    ModelNotLoaded,
+    #[error("none of the tiles could be had from {source_name}")]
+    NoTiles { source_name: String },
+    #[error("internal error in the towers")]
+    TowersPanicked,
+    #[error("could not start a thread to {0}")]
+    Thread(&'static str),
+}
+
+macro_rules! worker_error_from {
+    ($($error:ty => $variant:ident),*) => {$(
+        impl From<$error> for WorkerError {
+            fn from(e: $error) -> Self {
+                Self::$variant(Arc::new(e))
+            }
+        }
+    )*};
+}
+worker_error_from!(PhotoError => Photo, ModelError => Model, LoadError => Load,
+    FetchError => Fetch, AerialError => Aerial);
+
+/// What the worker is asked to do. [`Worker::send`] decodes photos and forgets them at once;
+/// every other request waits in order for the model thread.
 pub enum Request {
     /// Decode a photo and, once the model is ready, predict where it was taken.
     Photo { id: PhotoId, source: PhotoSource },
+    /// Predict a decoded photo (the worker sends it itself once a photo is decoded).
+    Predict { id: PhotoId },
     /// The spatial-support map of a decoded photo.
     Occlusion {
         id: PhotoId,
@@ -86,6 +134,13 @@ pub enum Request {
         request: u64,
         prediction: Box<Prediction>,
         settings: MatchSettings,
+    },
+    /// Score a matching run's tiles once all are fetched (the worker sends it itself).
+    ScoreTiles {
+        id: PhotoId,
+        request: u64,
+        settings: MatchSettings,
+        tiles: Vec<(Candidate, Arc<RgbImage>)>,
     },
     /// Forget a photo: drop its pixels, and skip it if it is still waiting.
     Forget { id: PhotoId },
@@ -108,7 +163,7 @@ pub enum ModelState {
     Missing {
         hint: String,
     },
-    Failed(String),
+    Failed(WorkerError),
 }
 
 #[derive(Debug, Clone)]
@@ -129,13 +184,13 @@ pub enum Event {
         prediction: Box<Prediction>,
         /// What the photo's clock says, worked out here rather than on the window's thread:
         /// `Ok(None)` without a clock, `Err` with a note when its tags cannot be read.
-        clock: Box<Result<Option<ClockAnswer>, String>>,
+        clock: Box<Result<Option<ClockAnswer>, ClockError>>,
         times: StageTimes,
     },
     /// A one-line reason; nothing else about the photo changes.
     Failed {
         id: PhotoId,
-        error: String,
+        error: WorkerError,
     },
     OcclusionProgress {
         id: PhotoId,
@@ -147,7 +202,7 @@ pub enum Event {
         map: OcclusionMap,
     },
     Fetching(FetchProgress),
-    Fetched(Result<String, String>),
+    Fetched(Result<String, WorkerError>),
     /// Matching started: the tiles that will be fetched, most likely first.
     AerialStarted {
         request: u64,
@@ -159,7 +214,7 @@ pub enum Event {
     AerialTile {
         request: u64,
         tile: TileId,
-        result: Result<Arc<RgbImage>, String>,
+        result: Result<Arc<RgbImage>, WorkerError>,
     },
     AerialRanked {
         request: u64,
@@ -169,30 +224,7 @@ pub enum Event {
     /// The whole run failed (no source, no tiles near the places, the towers failed).
     AerialFailed {
         request: u64,
-        error: String,
-    },
-}
-
-enum ModelJob {
-    Predict(PhotoId),
-    Occlusion {
-        id: PhotoId,
-        granularity: Granularity,
-        grid: usize,
-    },
-    Reload(ModelConfig),
-    Fetch(FetchOptions),
-    MatchTiles {
-        id: PhotoId,
-        request: u64,
-        prediction: Box<Prediction>,
-        settings: MatchSettings,
-    },
-    ScoreTiles {
-        id: PhotoId,
-        request: u64,
-        settings: MatchSettings,
-        tiles: Vec<(Candidate, Arc<RgbImage>)>,
+        error: WorkerError,
     },
 }
 
@@ -203,7 +235,7 @@ struct Shared {
     /// Each decoded photo's EXIF facts (its clock weighs the answer).
     facts: Mutex<std::collections::HashMap<PhotoId, PhotoFacts>>,
     forgotten: Mutex<std::collections::HashSet<PhotoId>>,
-    queue: Mutex<VecDeque<ModelJob>>,
+    queue: Mutex<VecDeque<Request>>,
     queue_changed: std::sync::Condvar,
     cancel: AtomicBool,
     stop: AtomicBool,
@@ -213,7 +245,7 @@ struct Shared {
 
 impl Shared {
     /// Queues jobs for the model thread and wakes it.
-    fn enqueue(&self, jobs: impl IntoIterator<Item = ModelJob>) {
+    fn enqueue(&self, jobs: impl IntoIterator<Item = Request>) {
         if let Ok(mut q) = self.queue.lock() {
             q.extend(jobs);
         }
@@ -236,7 +268,7 @@ impl Worker {
         let (sender, events) = channel();
         let shared = Arc::new(Shared::default());
         let wake: Arc<dyn Fn() + Send + Sync> = Arc::new(wake);
-        shared.enqueue([ModelJob::Reload(config)]);
+        shared.enqueue([Request::Reload(config)]);
         let thread = {
             let (shared, sender, wake) = (shared.clone(), sender.clone(), wake.clone());
             std::thread::Builder::new()
@@ -253,25 +285,9 @@ impl Worker {
         }
     }
 
-    fn enqueue(&self, job: ModelJob) {
-        self.shared.enqueue([job]);
-    }
-
     pub fn send(&self, request: Request) {
         match request {
             Request::Photo { id, source } => self.decode(id, source),
-            Request::Occlusion {
-                id,
-                granularity,
-                grid,
-            } => {
-                self.shared.cancel.store(false, Ordering::SeqCst);
-                self.enqueue(ModelJob::Occlusion {
-                    id,
-                    granularity,
-                    grid,
-                });
-            }
             Request::Forget { id } => {
                 if let Ok(mut f) = self.shared.forgotten.lock() {
                     f.insert(id);
@@ -283,22 +299,16 @@ impl Worker {
                     f.remove(&id);
                 }
             }
-            Request::MatchTiles {
-                id,
-                request,
-                prediction,
-                settings,
-            } => {
-                self.shared.aerial_request.store(request, Ordering::SeqCst);
-                self.enqueue(ModelJob::MatchTiles {
-                    id,
-                    request,
-                    prediction,
-                    settings,
-                });
+            queued => {
+                match &queued {
+                    Request::Occlusion { .. } => self.shared.cancel.store(false, Ordering::SeqCst),
+                    Request::MatchTiles { request, .. } => {
+                        self.shared.aerial_request.store(*request, Ordering::SeqCst)
+                    }
+                    _ => {}
+                }
+                self.shared.enqueue([queued]);
             }
-            Request::Reload(config) => self.enqueue(ModelJob::Reload(config)),
-            Request::Fetch(options) => self.enqueue(ModelJob::Fetch(options)),
         }
     }
 
@@ -331,12 +341,12 @@ impl Worker {
                             f.insert(id, facts.clone());
                         }
                         let preview = Arc::new(preview(&image, PREVIEW_PX));
-                        shared.enqueue([ModelJob::Predict(id)]);
+                        shared.enqueue([Request::Predict { id }]);
                         Event::Decoded { id, preview, facts }
                     }
                     Err(e) => Event::Failed {
                         id,
-                        error: e.to_string(),
+                        error: e.into(),
                     },
                 };
                 let _ = sender.send(event);
@@ -345,7 +355,7 @@ impl Worker {
         if spawned.is_err() {
             let _ = self.sender.send(Event::Failed {
                 id,
-                error: "could not start a thread to read the photo".into(),
+                error: WorkerError::Thread("read the photo"),
             });
         }
     }
@@ -403,16 +413,16 @@ fn model_thread(shared: &Arc<Shared>, events: &Sender<Event>, wake: &Arc<dyn Fn(
             }
         };
         match job {
-            ModelJob::Reload(new_config) => {
+            Request::Reload(new_config) => {
                 // Free the old model before loading the new one (1.5 GB each).
                 drop(predictor.take());
                 predictor = load(&new_config, &send);
                 config = Some(new_config);
                 if predictor.is_some() {
-                    shared.enqueue(waiting.drain(..).map(ModelJob::Predict));
+                    shared.enqueue(waiting.drain(..).map(|id| Request::Predict { id }));
                 }
             }
-            ModelJob::Fetch(options) => {
+            Request::Fetch(options) => {
                 shared.cancel.store(false, Ordering::SeqCst);
                 let outcome = fetch_clip_vision(
                     &options,
@@ -431,14 +441,16 @@ fn model_thread(shared: &Arc<Shared>, events: &Sender<Event>, wake: &Arc<dyn Fn(
                     Ok(FetchOutcome::AlreadyInstalled(p)) => {
                         Ok(format!("Already installed: {}", p.display()))
                     }
-                    Err(e) => Err(e.to_string()),
+                    Err(e) => Err(e.into()),
                 }));
                 // Load what was fetched (the photos that waited follow once it is ready).
                 if let Some(c) = config.clone() {
-                    shared.enqueue([ModelJob::Reload(c)]);
+                    shared.enqueue([Request::Reload(c)]);
                 }
             }
-            ModelJob::Predict(id) => {
+            // Decoding and forgetting happen in `Worker::send`, never on this thread.
+            Request::Photo { .. } | Request::Forget { .. } => {}
+            Request::Predict { id } => {
                 if shared.forgotten.lock().is_ok_and(|f| f.contains(&id)) {
                     continue;
                 }
@@ -468,20 +480,20 @@ fn model_thread(shared: &Arc<Shared>, events: &Sender<Event>, wake: &Arc<dyn Fn(
                     }
                     Err(e) => send(Event::Failed {
                         id,
-                        error: e.to_string(),
+                        error: e.into(),
                     }),
                 }
             }
             // A newer matching run replaced this one: skip its remaining work.
-            ModelJob::MatchTiles { request, .. } | ModelJob::ScoreTiles { request, .. }
+            Request::MatchTiles { request, .. } | Request::ScoreTiles { request, .. }
                 if shared.aerial_request.load(Ordering::SeqCst) != request => {}
-            ModelJob::MatchTiles {
+            Request::MatchTiles {
                 id,
                 request,
                 prediction,
                 settings,
             } => start_matching(shared, events, wake, id, request, &prediction, settings),
-            ModelJob::ScoreTiles {
+            Request::ScoreTiles {
                 id,
                 request,
                 settings,
@@ -491,7 +503,7 @@ fn model_thread(shared: &Arc<Shared>, events: &Sender<Event>, wake: &Arc<dyn Fn(
                 let event = match image {
                     None => Event::AerialFailed {
                         request,
-                        error: "the photo was closed".into(),
+                        error: WorkerError::PhotoClosed,
                     },
                     Some(photo) => match score_tiles(predictor.as_ref(), &photo, &settings, &tiles)
                     {
@@ -505,7 +517,7 @@ fn model_thread(shared: &Arc<Shared>, events: &Sender<Event>, wake: &Arc<dyn Fn(
                 };
                 send(event);
             }
-            ModelJob::Occlusion {
+            Request::Occlusion {
                 id,
                 granularity,
                 grid,
@@ -527,7 +539,7 @@ fn model_thread(shared: &Arc<Shared>, events: &Sender<Event>, wake: &Arc<dyn Fn(
                     Ok(None) => {}
                     Err(e) => send(Event::Failed {
                         id,
-                        error: e.to_string(),
+                        error: e.into(),
                     }),
                 }
             }
@@ -550,14 +562,14 @@ fn start_matching(
         let _ = events.send(e);
         wake();
     };
-    let failed = |error: String| Event::AerialFailed { request, error };
+    let failed = |error: WorkerError| Event::AerialFailed { request, error };
     let source = match settings.tiles.open() {
         Ok(s) => s,
-        Err(e) => return send(failed(e.to_string())),
+        Err(e) => return send(failed(e.into())),
     };
     let candidates = match candidates_from(source.as_ref(), prediction, &settings.candidates) {
         Ok(c) => c,
-        Err(e) => return send(failed(e.to_string())),
+        Err(e) => return send(failed(e.into())),
     };
     send(Event::AerialStarted {
         request,
@@ -580,7 +592,7 @@ fn start_matching(
                 &tiles,
                 parallelism(source.as_ref()),
                 &|i, result| {
-                    let result = result.map(Arc::new).map_err(|e| e.to_string());
+                    let result = result.map(Arc::new).map_err(WorkerError::from);
                     if let (Ok(image), Ok(mut f)) = (&result, fetched.lock()) {
                         f[i] = Some(image.clone());
                     }
@@ -604,12 +616,14 @@ fn start_matching(
             if tiles.is_empty() {
                 let _ = events.send(Event::AerialFailed {
                     request,
-                    error: format!("none of the tiles could be had from {}", source.name()),
+                    error: WorkerError::NoTiles {
+                        source_name: source.name(),
+                    },
                 });
                 wake();
                 return;
             }
-            shared.enqueue([ModelJob::ScoreTiles {
+            shared.enqueue([Request::ScoreTiles {
                 id,
                 request,
                 settings,
@@ -617,7 +631,7 @@ fn start_matching(
             }]);
         });
     if spawned.is_err() {
-        send(failed("could not start a thread to fetch tiles".into()));
+        send(failed(WorkerError::Thread("fetch tiles")));
     }
 }
 
@@ -627,13 +641,12 @@ fn score_tiles(
     photo: &RgbImage,
     settings: &MatchSettings,
     tiles: &[(Candidate, Arc<RgbImage>)],
-) -> Result<(String, Vec<RankedTile>), String> {
+) -> Result<(String, Vec<RankedTile>), WorkerError> {
     let clip;
     let towers: &dyn TwoTower = match settings.towers {
         TowerKind::Colour => &ColourTowers,
         TowerKind::Clip => {
-            let p =
-                predictor.ok_or("the model is not loaded, so CLIP's tower cannot score tiles")?;
+            let p = predictor.ok_or(WorkerError::ModelNotLoaded)?;
             clip = ClipTowers::new(p);
             &clip
         }
@@ -642,8 +655,7 @@ fn score_tiles(
     let ranked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         rank_tiles(towers, photo, &pairs, settings.prior_weight)
     }))
-    .map_err(|_| "internal error in the towers".to_string())?
-    .map_err(|e| e.to_string())?;
+    .map_err(|_| WorkerError::TowersPanicked)??;
     Ok((towers.describe(), ranked))
 }
 
@@ -666,7 +678,7 @@ fn load(config: &ModelConfig, send: &dyn Fn(Event)) -> Option<Predictor> {
             None
         }
         Err(e) => {
-            send(Event::Model(ModelState::Failed(e.to_string())));
+            send(Event::Model(ModelState::Failed(e.into())));
             None
         }
     }
@@ -724,7 +736,10 @@ mod tests {
         wait_for(&worker, |e| {
             match e {
                 Event::Decoded { id: 1, preview, .. } => decoded = preview.width() == 640,
-                Event::Failed { id: 2, error } => failed = error.contains("broken.jpg"),
+                Event::Failed { id: 2, error } => {
+                    failed = matches!(error, WorkerError::Photo(_))
+                        && error.to_string().contains("broken.jpg")
+                }
                 _ => {}
             }
             decoded && failed
@@ -859,7 +874,7 @@ mod tests {
                     request: 7,
                     tile,
                     result: Err(error),
-                } => tiles_failed.push((*tile, error.clone())),
+                } => tiles_failed.push((*tile, error.to_string())),
                 Event::AerialRanked {
                     request: 7,
                     ranked: r,

@@ -214,7 +214,7 @@ fn with_clock(
         }
         Ok(Some(answer)) => (plain, Some(answer.clue), None),
         Ok(None) => (plain, None, None),
-        Err(note) => (plain, None, Some(note)),
+        Err(note) => (plain, None, Some(note.to_string())),
     }
 }
 

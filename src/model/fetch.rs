@@ -22,6 +22,7 @@ use sha2::{Digest, Sha256};
 use thiserror::Error;
 
 use super::clip::weights::{CONFIG_FILE, HF_REPO, SAFETENSORS_FILE, config_from_hf_json};
+use crate::net::{HttpError, RangeClient};
 
 /// Where the weights come from by default: the Hugging Face hub, `main` revision.
 pub const DEFAULT_BASE_URL: &str =
@@ -301,109 +302,26 @@ struct PartialState {
     source_header_sha256: String,
 }
 
-struct Http {
-    client: reqwest::blocking::Client,
-}
-
-/// A response body being read.
-struct Body {
-    response: reqwest::blocking::Response,
-}
-
-impl Http {
-    /// A client that gives up on a server silent for `stall_timeout`: the blocking client's
-    /// timeout bounds the wait for the headers and each read of the body, not the whole
-    /// (1.2 GB) download.
-    fn new(stall_timeout: std::time::Duration) -> Result<Self, FetchError> {
-        let client = crate::net::blocking_client(std::time::Duration::from_secs(20), stall_timeout)
-            .map_err(|e| FetchError::Network {
-                url: String::new(),
-                message: e.to_string(),
-            })?;
-        Ok(Self { client })
-    }
-
-    /// GET `url`, the inclusive byte range `[first, last]` when given; only 200/206 pass.
-    fn get(
-        &self,
-        url: &str,
-        range: Option<(u64, u64)>,
-        if_range: Option<&str>,
-    ) -> Result<(u16, Option<String>, Body), FetchError> {
-        let mut request = self.client.get(url);
-        if let Some((first, last)) = range {
-            request = request.header(reqwest::header::RANGE, format!("bytes={first}-{last}"));
-            if let Some(etag) = if_range {
-                request = request.header(reqwest::header::IF_RANGE, etag);
-            }
+impl From<HttpError> for FetchError {
+    fn from(e: HttpError) -> Self {
+        match e {
+            HttpError::Network { url, message } => Self::Network { url, message },
+            HttpError::Status { url, status } => Self::Http { url, status },
+            HttpError::NoRanges { url } => no_ranges(&url),
+            // A 206 that is not the range asked for would be written at the wrong place.
+            HttpError::WrongRange {
+                url,
+                first,
+                last,
+                answered,
+            } => Self::BadSource {
+                url,
+                message: format!(
+                    "asked for bytes {first}-{last}, the server answered with other bytes \
+                     (Content-Range: {answered}); nothing was written from it"
+                ),
+            },
         }
-        let response = request.send().map_err(|e| network(url, &e))?;
-        let status = response.status().as_u16();
-        if status != 200 && status != 206 {
-            return Err(FetchError::Http {
-                url: url.to_string(),
-                status,
-            });
-        }
-        if let (206, Some((first, last))) = (status, range) {
-            check_content_range(url, &response, first, last)?;
-        }
-        let etag = response
-            .headers()
-            .get(reqwest::header::ETAG)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        Ok((status, etag, Body { response }))
-    }
-
-    /// The whole of a small range, checked to be exactly that range.
-    fn get_range(
-        &self,
-        url: &str,
-        first: u64,
-        last: u64,
-    ) -> Result<(Vec<u8>, Option<String>), FetchError> {
-        let (status, etag, mut body) = self.get(url, Some((first, last)), None)?;
-        if status != 206 {
-            return Err(no_ranges(url));
-        }
-        let mut bytes = Vec::new();
-        body.response
-            .by_ref()
-            .take(last - first + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|e| network(url, &e))?;
-        if bytes.len() as u64 != last - first + 1 {
-            return Err(network(url, &"the connection closed early"));
-        }
-        Ok((bytes, etag))
-    }
-}
-
-/// A 206 answer must hold the bytes asked for: its `Content-Range` starts at `first` and ends
-/// at `last` (or at the file's end before it). Anything else would be written at the wrong
-/// place in the record.
-fn check_content_range(
-    url: &str,
-    response: &reqwest::blocking::Response,
-    first: u64,
-    last: u64,
-) -> Result<(), FetchError> {
-    let value = response
-        .headers()
-        .get(reqwest::header::CONTENT_RANGE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    match crate::net::content_range(response) {
-        Some((a, b, _)) if a == first && b <= last && a <= b => Ok(()),
-        _ => Err(FetchError::BadSource {
-            url: url.to_string(),
-            message: format!(
-                "asked for bytes {first}-{last}, the server answered with other bytes \
-                 (Content-Range: {}); nothing was written from it",
-                if value.is_empty() { "none" } else { value }
-            ),
-        }),
     }
 }
 
@@ -487,11 +405,15 @@ pub fn fetch_with_writer(
     let base = options.base_url.trim_end_matches('/');
     let url = format!("{base}/{SAFETENSORS_FILE}");
     let config_url = format!("{base}/{CONFIG_FILE}");
-    let http = Http::new(options.stall_timeout)?;
+    // The client gives up on a server silent for `stall_timeout`: it bounds the wait for the
+    // headers and each read of the body, not the whole (1.2 GB) download.
+    let http = RangeClient::new(std::time::Duration::from_secs(20), options.stall_timeout)?;
 
     // 1. The source's header: what the vision tensors are and where they lie.
     progress(FetchProgress::ReadingHeader);
-    let (len_bytes, etag) = http.get_range(&url, 0, 7)?;
+    let (len_bytes, first_bytes) = http.range_bytes(&url, 0, 7)?;
+    let etag = first_bytes.etag.clone();
+    drop(first_bytes);
     let header_len = u64::from_le_bytes(len_bytes.try_into().unwrap_or([0xFF; 8]));
     if header_len == 0 || header_len > MAX_HEADER_BYTES {
         return Err(FetchError::BadSource {
@@ -499,7 +421,7 @@ pub fn fetch_with_writer(
             message: format!("not a safetensors file (header length {header_len})"),
         });
     }
-    let (header_json, _) = http.get_range(&url, 8, 8 + header_len - 1)?;
+    let (header_json, _) = http.range_bytes(&url, 8, 8 + header_len - 1)?;
     let tensors =
         select_tensors(&header_json, 8 + header_len, is_vision_tensor).map_err(|message| {
             FetchError::BadSource {
@@ -575,9 +497,10 @@ pub fn fetch_with_writer(
             let last = span.src_begin + span.len * span.ratio - 1;
             let attempt = http
                 .get(&url, Some((first, last)), etag.as_deref())
-                .and_then(|(status, _, body)| {
-                    if status == 206 {
-                        Ok(body)
+                .map_err(FetchError::from)
+                .and_then(|answer| {
+                    if answer.status == 206 {
+                        Ok(answer.body)
                     } else if etag.is_some() {
                         // If-Range failed: the file changed under us. Start over next run.
                         let _ = std::fs::remove_file(&state_path);
@@ -611,7 +534,7 @@ pub fn fetch_with_writer(
                     return Err(FetchError::Cancelled);
                 }
                 let max = (want - got).min(buf.len() as u64) as usize;
-                match body.response.read(&mut buf[..max]) {
+                match body.read(&mut buf[..max]) {
                     Ok(0) => break Err("the connection closed early".to_string()),
                     Ok(n) => {
                         let out: &[u8] = match &mut converter {
@@ -684,13 +607,7 @@ pub fn fetch_with_writer(
             found: sha256,
         });
     }
-    let (_, _, mut config_body) = http.get(&config_url, None, None)?;
-    let mut config_text = String::new();
-    config_body
-        .response
-        .by_ref()
-        .take(1 << 20)
-        .read_to_string(&mut config_text)
+    let config_text = String::from_utf8(http.whole(&config_url, 1 << 20)?)
         .map_err(|e| network(&config_url, &e))?;
     config_from_hf_json(&config_text).map_err(|message| FetchError::BadSource {
         url: config_url.clone(),

@@ -53,17 +53,26 @@ impl CameraClock {
     }
 }
 
+/// Why a photo's clock tags give no clue (the prediction goes on without it).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClockError {
+    #[error("EXIF clock offset {0:?} is not ±HH:MM; ignored")]
+    Offset(String),
+    #[error("EXIF capture time {0:?} is not a date; clock ignored")]
+    CaptureTime(String),
+}
+
 /// The camera clock of a photo: `Ok(None)` when EXIF has no offset or no capture time (no
-/// clue, nothing changes); `Err` with a note for an offset that cannot be read (the prediction
+/// clue, nothing changes); `Err` for an offset or time that cannot be read (the prediction
 /// goes on without the clue).
-pub fn camera_clock(facts: &PhotoFacts) -> Result<Option<CameraClock>, String> {
+pub fn camera_clock(facts: &PhotoFacts) -> Result<Option<CameraClock>, ClockError> {
     let (Some(offset), Some(taken_at)) = (&facts.utc_offset, &facts.taken_at) else {
         return Ok(None);
     };
-    let utc_offset_min = parse_utc_offset(offset)
-        .ok_or_else(|| format!("EXIF clock offset {offset:?} is not ±HH:MM; ignored"))?;
+    let utc_offset_min =
+        parse_utc_offset(offset).ok_or_else(|| ClockError::Offset(offset.clone()))?;
     let local = NaiveDateTime::parse_from_str(taken_at.trim(), "%Y:%m:%d %H:%M:%S")
-        .map_err(|_| format!("EXIF capture time {taken_at:?} is not a date; clock ignored"))?;
+        .map_err(|_| ClockError::CaptureTime(taken_at.clone()))?;
     Ok(Some(CameraClock {
         local,
         utc_offset_min,
@@ -245,7 +254,8 @@ mod tests {
                 ..PhotoFacts::default()
             };
             let note = camera_clock(&facts).expect_err(bad);
-            assert!(note.contains("ignored"), "{bad}: {note}");
+            assert_eq!(note, ClockError::Offset(bad.into()));
+            assert!(note.to_string().contains("ignored"), "{bad}: {note}");
         }
         assert_eq!(parse_utc_offset("+0530"), Some(330));
         assert_eq!(parse_utc_offset("-03:30"), Some(-210));

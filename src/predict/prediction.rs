@@ -112,7 +112,10 @@ impl Prediction {
     /// the camera's UTC offset on the capture date scaled down, see [`clock`]), with what the
     /// clock said. `Ok(None)` when EXIF has no clock offset; `Err` with a note when it cannot
     /// be read (the plain answer stands).
-    pub fn clock_answer(&self, facts: &PhotoFacts) -> Result<Option<ClockAnswer>, String> {
+    pub fn clock_answer(
+        &self,
+        facts: &PhotoFacts,
+    ) -> Result<Option<ClockAnswer>, clock::ClockError> {
         let Some(camera) = clock::camera_clock(facts)? else {
             return Ok(None);
         };

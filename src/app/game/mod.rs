@@ -181,7 +181,7 @@ impl GameView {
             }
             Event::Failed { id, error } => {
                 if let Some(p) = self.photos.get_mut(id) {
-                    p.error = Some(error.clone());
+                    p.error = Some(error.to_string());
                 }
             }
             _ => {}
