@@ -108,35 +108,6 @@ impl GeolensApp {
         }
         Vec::new()
     }
-
-    /// A field to type (or paste) a photo's path: the way in when no dialog can be shown, and
-    /// a quick one for people who know where their photos are.
-    pub(super) fn typed_path_ui(&mut self, ui: &mut egui::Ui) {
-        ui.horizontal(|ui| {
-            let field = ui.add(
-                egui::TextEdit::singleline(&mut self.explore.typed_path)
-                    .hint_text("/path/to/photo.jpg")
-                    .desired_width(ui.available_width() - 60.0),
-            );
-            let entered = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-            if (ui.button("Open").clicked() || entered)
-                && !self.explore.typed_path.trim().is_empty()
-            {
-                let path = PathBuf::from(self.explore.typed_path.trim());
-                if path.is_file() {
-                    self.explore.typed_path.clear();
-                    self.open_photos(vec![PhotoSource::File(path)]);
-                } else if path.is_dir() {
-                    self.report(format!(
-                        "{} is a folder: name a photo inside it (or drop several on the window)",
-                        path.display()
-                    ));
-                } else {
-                    self.report(format!("{}: no such file", path.display()));
-                }
-            }
-        });
-    }
 }
 
 /// Whether this system can show a file dialog at all. On Linux rfd asks the desktop portal

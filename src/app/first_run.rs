@@ -4,6 +4,7 @@
 use egui::{Context, RichText, Ui};
 
 use super::GeolensApp;
+use super::shared::Shared;
 use super::state::Mode;
 use crate::app::worker::{ModelState, Request};
 use crate::model::fetch::{DEFAULT_BASE_URL, FetchOptions, FetchProgress};
@@ -42,7 +43,7 @@ impl GeolensApp {
                         ui.label(RichText::new("One download first").strong());
                         ui.label(DOWNLOAD_SUMMARY);
                         ui.add_space(6.0);
-                        self.fetch_ui(ui);
+                        self.split().1.fetch_ui(ui);
                         ui.add_space(6.0);
                         ui.horizontal(|ui| {
                             if ui.button("Not now").clicked() {
@@ -59,7 +60,9 @@ impl GeolensApp {
                     });
             });
     }
+}
 
+impl Shared<'_> {
     /// The download of CLIP's tower: its progress while it runs, else the button that starts it.
     pub(super) fn fetch_ui(&mut self, ui: &mut Ui) {
         if let Some(p) = self.model.fetch {

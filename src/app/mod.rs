@@ -1,18 +1,18 @@
-//! The desktop app: an eframe [`App`](eframe::App) over the map, the heatmap layer, the photo
-//! queue and the guessing game. It holds no model or geometry code: photos go to the
-//! background [`Worker`], and heatmaps, markers and results come from the library.
+//! The desktop app: an eframe [`App`](eframe::App) over the map with one view per screen, the
+//! explorer (`explore/`) and the guessing game (`game/`). `GeolensApp` keeps what the screens
+//! share (settings, the photo queue, the model worker, the map and its heatmap) and routes each
+//! frame to the active view. It holds no model or geometry code: photos go to the background
+//! [`Worker`], and heatmaps, markers and results come from the library.
 
-pub mod aerial;
 mod answers;
 mod capture;
-mod certainty;
 mod dialog;
-mod explore;
+pub mod explore;
 mod first_run;
 pub mod game;
-mod keep;
 mod panels;
 pub mod photos;
+mod shared;
 mod shortcuts;
 pub mod state;
 mod view;
@@ -107,7 +107,7 @@ impl Default for LaunchOptions {
 
 /// What a file dialog was opened for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum DialogPurpose {
+pub(super) enum DialogPurpose {
     Photos,
     /// The folder holding CLIP's tower.
     ModelFolder,
@@ -294,6 +294,44 @@ impl GeolensApp {
         }
     }
 
+    /// The explorer, and what it shares with the other screens.
+    pub(super) fn split(&mut self) -> (&mut explore::ExploreView, shared::Shared<'_>) {
+        (
+            &mut self.explore,
+            shared::Shared {
+                state: &mut self.state,
+                photos: &mut self.photos,
+                worker: &self.worker,
+                model: &mut self.model,
+                heatmap: &mut self.heatmap,
+                fitted: &mut self.fitted,
+                file_scores: &self.file_scores,
+                dialog_unavailable: self.dialog_unavailable,
+            },
+        )
+    }
+
+    /// Opens the dialog and the photos the explorer asked for this frame.
+    fn take_explore_wishes(&mut self) {
+        if let Some(purpose) = self.explore.wants_dialog.take() {
+            self.open_dialog(purpose);
+        }
+        let photos = std::mem::take(&mut self.explore.wants_photos);
+        self.open_photos(photos);
+    }
+
+    /// The credible-region outlines on the map (see the explorer's).
+    pub fn region_outlines(
+        &self,
+    ) -> Option<(PhotoId, Granularity, &[crate::map::regions::RegionOutline])> {
+        self.explore.region_outlines()
+    }
+
+    /// What the last sidecar write said (`Ok`: what was written; `Err`: why not).
+    pub fn sidecar_message(&self) -> Option<&Result<String, String>> {
+        self.explore.sidecar_message()
+    }
+
     pub fn notice(&self) -> Option<&str> {
         self.explore.notice.as_deref()
     }
@@ -308,7 +346,7 @@ impl GeolensApp {
     }
 
     /// The latest aerial matching run.
-    pub fn aerial_view(&self) -> Option<&aerial::AerialView> {
+    pub fn aerial_view(&self) -> Option<&explore::aerial::AerialView> {
         self.explore.aerial.as_ref()
     }
 
@@ -492,31 +530,15 @@ impl GeolensApp {
         self.online = http_tiles(wanted, ctx.clone()).map(|t| (wanted, t));
     }
 
-    fn heatmap_description(&self) -> String {
-        match self.heatmap.as_ref().map(|(k, _, _)| *k) {
-            Some(HeatmapKey::Photo(_)) => format!(
-                "The model's probability for each of the {} geocells.",
-                self.state.granularity.label()
-            ),
-            Some(HeatmapKey::File) => match &self.file_scores {
-                Some((name, scores)) if scores.len() == 1 => format!("1 cell from {name}"),
-                Some((name, scores)) => format!("{} cells from {name}", scores.len()),
-                None => String::new(),
-            },
-            _ => format!(
-                "Sample layer (no prediction shown): where people take photos. Density of the \
-                 100k geotagged photos in GeoCLIP's gallery over the {} geocells, per 1000 km².",
-                self.state.granularity.label()
-            ),
-        }
-    }
-
     fn map_ui(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
         self.ensure_online_layer(&ctx);
         self.ensure_heatmap();
         let (pins, lines) = match self.state.mode {
-            Mode::Explore => self.explore_markers(),
+            Mode::Explore => {
+                let (explore, shared) = self.split();
+                explore.explore_markers(&shared)
+            }
             Mode::Game => self.game.markers(),
         };
         let outlines = match (&self.explore.aerial, self.state.mode) {
@@ -527,7 +549,10 @@ impl GeolensApp {
         };
         let mut clicked = None;
         let mut hovered_hint = None;
-        let show_regions = self.ensure_region_outlines();
+        let show_regions = {
+            let (explore, mut shared) = self.split();
+            explore.ensure_region_outlines(&mut shared)
+        };
         let fallback_center = lat_lon(25.0, 10.0);
         self.zoom_keys_ui(&ctx);
         self.fit_answer();
@@ -576,11 +601,15 @@ impl GeolensApp {
         self.zoom_buttons_ui(&ctx, map_rect);
         self.first_run_ui(&ctx, map_rect);
         self.sample_badge_ui(&ctx, map_rect);
-        self.clock_badge_ui(&ctx, map_rect);
+        let (explore, shared) = self.split();
+        explore.clock_badge_ui(&shared, &ctx, map_rect);
         if let Some(at) = clicked {
             match self.state.mode {
                 Mode::Game => self.game.map_clicked(at),
-                Mode::Explore => self.set_location(at, "set by hand on the map".into()),
+                Mode::Explore => {
+                    let (explore, mut shared) = self.split();
+                    explore.set_location(&mut shared, at, "set by hand on the map".into());
+                }
             }
         }
         if let Some(hint) = hovered_hint {
@@ -661,18 +690,9 @@ impl eframe::App for GeolensApp {
         egui::Panel::top("top_bar").show(ui, |ui| self.top_bar_ui(ui));
         match self.state.mode {
             Mode::Explore => {
-                if self.state.side_panel_open {
-                    egui::Panel::left("photo_panel")
-                        .resizable(true)
-                        .default_size(300.0)
-                        .show(ui, |ui| self.photo_panel_ui(ui));
-                }
-                if self.state.results_panel_open {
-                    egui::Panel::right("results_panel")
-                        .resizable(true)
-                        .default_size(260.0)
-                        .show(ui, |ui| self.results_panel_ui(ui));
-                }
+                let (explore, mut shared) = self.split();
+                explore.panels_ui(&mut shared, ui);
+                self.take_explore_wishes();
             }
             Mode::Game => {
                 egui::Panel::left("game_panel")

@@ -11,6 +11,21 @@ use crate::map::online::OnlineLayer;
 use crate::model::backend::BackendChoice;
 
 impl GeolensApp {
+    /// The game's panel on the left; the dialogs it asks for are opened here.
+    pub(super) fn game_panel_ui(&mut self, ui: &mut Ui) {
+        let model = self.model.state.clone();
+        egui::ScrollArea::vertical().show(ui, |ui| {
+            self.game
+                .panel_ui(ui, &self.worker, &model, &mut self.state);
+        });
+        if std::mem::take(&mut self.game.wants_open_dialog) {
+            self.open_dialog(DialogPurpose::Photos);
+        }
+        if std::mem::take(&mut self.game.wants_folder_dialog) {
+            self.open_dialog(DialogPurpose::DeckFolder);
+        }
+    }
+
     pub(super) fn top_bar_ui(&mut self, ui: &mut Ui) {
         ui.horizontal(|ui| {
             ui.label(RichText::new("geolens").strong());

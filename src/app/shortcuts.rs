@@ -1,14 +1,11 @@
 //! Keys and what the user is told: the filmstrip's arrows and Delete, Escape, the shortcut help
 //! (F1 or ?), and the list of recent errors kept beside the latest one.
 
-use egui::{Context, Key, RichText, Ui};
+use egui::{Context, Key, RichText};
 
 use super::GeolensApp;
 use super::state::Mode;
 use crate::app::worker::Request;
-
-/// Errors kept in the recent-errors list, newest first.
-const RECENT_ERRORS: usize = 20;
 
 /// Every shortcut the app has, as the help window lists them.
 pub const SHORTCUTS: &[(&str, &str)] = &[
@@ -34,9 +31,7 @@ pub const SHORTCUTS: &[(&str, &str)] = &[
 impl GeolensApp {
     /// Shows `message` as the latest error and keeps it in the recent list.
     pub(super) fn report(&mut self, message: String) {
-        self.explore.recent_errors.insert(0, message.clone());
-        self.explore.recent_errors.truncate(RECENT_ERRORS);
-        self.explore.notice = Some(message);
+        self.explore.report(message);
     }
 
     /// Errors so far, newest first.
@@ -121,25 +116,5 @@ impl GeolensApp {
                 });
             });
         self.show_help &= open;
-    }
-
-    /// The errors so far, newest first, folded away under the latest one.
-    pub(super) fn recent_errors_ui(&mut self, ui: &mut Ui) {
-        if self.explore.recent_errors.len() < 2 {
-            return;
-        }
-        egui::CollapsingHeader::new(format!(
-            "Recent errors ({})",
-            self.explore.recent_errors.len()
-        ))
-        .id_salt("recent_errors")
-        .show(ui, |ui| {
-            for e in &self.explore.recent_errors {
-                ui.label(RichText::new(e).small());
-            }
-            if ui.small_button("Clear").clicked() {
-                self.explore.recent_errors.clear();
-            }
-        });
     }
 }

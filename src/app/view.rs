@@ -37,15 +37,6 @@ struct FitTarget {
 const FIT_PADDING: f64 = 48.0;
 
 impl GeolensApp {
-    /// Flies the map to a place at a zoom that shows a cell of `cell_level`.
-    pub(super) fn fly_to(&mut self, lat_deg: f64, lon_deg: f64, cell_level: u64) {
-        self.state.map_memory.center_at(lat_lon(lat_deg, lon_deg));
-        let _ = self
-            .state
-            .map_memory
-            .set_zoom((cell_level as f64 + 1.5).clamp(2.0, 16.0));
-    }
-
     /// The map's place on screen, as last drawn.
     pub fn map_rect(&self) -> Option<egui::Rect> {
         self.map_rect

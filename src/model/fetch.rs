@@ -21,15 +21,13 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use thiserror::Error;
 
+use super::clip::safetensors::{SourceTensor, header_len, is_vision_tensor, select_tensors};
 use super::clip::weights::{CONFIG_FILE, HF_REPO, SAFETENSORS_FILE, config_from_hf_json};
 use crate::net::{HttpError, RangeClient};
 
 /// Where the weights come from by default: the Hugging Face hub, `main` revision.
 pub const DEFAULT_BASE_URL: &str =
     "https://huggingface.co/openai/clip-vit-large-patch14/resolve/main";
-
-/// Largest safetensors header accepted (the real one is about 70 KB).
-pub(crate) const MAX_HEADER_BYTES: u64 = 16 << 20;
 
 /// Bytes read from the network between progress reports and cancellation checks.
 const CHUNK_BYTES: usize = 1 << 20;
@@ -124,22 +122,6 @@ pub enum FetchOutcome {
     AlreadyInstalled(PathBuf),
 }
 
-/// Which tensors of a CLIP checkpoint the image tower needs.
-pub fn is_vision_tensor(name: &str) -> bool {
-    name.starts_with("vision_model.") || name == "visual_projection.weight"
-}
-
-/// One tensor of the source file: its header entry and absolute byte range.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct SourceTensor {
-    pub(crate) name: String,
-    /// The tensor's header entry (`dtype`, `shape`, `data_offsets`), checked for consistency.
-    pub(crate) entry: Value,
-    /// Absolute byte range in the file.
-    pub(crate) begin: u64,
-    pub(crate) end: u64,
-}
-
 /// A run of source bytes copied to one place in the record.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Span {
@@ -178,65 +160,6 @@ struct Plan {
     spans: Vec<Span>,
     tensors: usize,
     total_len: u64,
-}
-
-/// Parses a safetensors header (the JSON after the 8-byte length) and lists the tensors kept,
-/// in file order, with absolute offsets (`data_start` = 8 + header length).
-pub(crate) fn select_tensors(
-    header_json: &[u8],
-    data_start: u64,
-    keep: impl Fn(&str) -> bool,
-) -> Result<Vec<SourceTensor>, String> {
-    let root: serde_json::Map<String, Value> =
-        serde_json::from_slice(header_json).map_err(|e| format!("not a safetensors file: {e}"))?;
-    let mut tensors = Vec::new();
-    for (name, entry) in root {
-        if name == "__metadata__" || !keep(&name) {
-            continue;
-        }
-        let offsets = entry
-            .get("data_offsets")
-            .and_then(Value::as_array)
-            .filter(|a| a.len() == 2)
-            .and_then(|a| Some((a[0].as_u64()?, a[1].as_u64()?)))
-            .filter(|(b, e)| b <= e)
-            .ok_or_else(|| format!("tensor {name} has no valid data_offsets"))?;
-        let (Some(dtype), Some(shape)) = (
-            entry.get("dtype").and_then(Value::as_str),
-            entry.get("shape").and_then(Value::as_array),
-        ) else {
-            return Err(format!("tensor {name} has no dtype or shape"));
-        };
-        let values = shape
-            .iter()
-            .try_fold(1u64, |n, d| n.checked_mul(d.as_u64()?))
-            .ok_or_else(|| format!("tensor {name} has a bad shape"))?;
-        let bytes_per_value = match dtype {
-            "F64" | "I64" | "U64" => 8,
-            "F32" | "I32" | "U32" => 4,
-            "F16" | "BF16" | "I16" | "U16" => 2,
-            "I8" | "U8" | "BOOL" => 1,
-            other => return Err(format!("tensor {name} has an unknown dtype {other}")),
-        };
-        if values.checked_mul(bytes_per_value) != Some(offsets.1 - offsets.0) {
-            return Err(format!(
-                "tensor {name} holds {} bytes, but {values} values of {dtype} take {}",
-                offsets.1 - offsets.0,
-                values.saturating_mul(bytes_per_value)
-            ));
-        }
-        tensors.push(SourceTensor {
-            name,
-            entry,
-            begin: data_start + offsets.0,
-            end: data_start + offsets.1,
-        });
-    }
-    if tensors.is_empty() {
-        return Err("the file holds no CLIP vision tensors (vision_model.*)".into());
-    }
-    tensors.sort_by_key(|t| (t.begin, t.end));
-    Ok(tensors)
 }
 
 /// Lays the kept tensors out in a new safetensors file, in source order, so that neighbours in
@@ -414,13 +337,10 @@ pub fn fetch_with_writer(
     let (len_bytes, first_bytes) = http.range_bytes(&url, 0, 7)?;
     let etag = first_bytes.etag.clone();
     drop(first_bytes);
-    let header_len = u64::from_le_bytes(len_bytes.try_into().unwrap_or([0xFF; 8]));
-    if header_len == 0 || header_len > MAX_HEADER_BYTES {
-        return Err(FetchError::BadSource {
-            url,
-            message: format!("not a safetensors file (header length {header_len})"),
-        });
-    }
+    let header_len = header_len(&len_bytes, None).map_err(|message| FetchError::BadSource {
+        url: url.clone(),
+        message,
+    })?;
     let (header_json, _) = http.range_bytes(&url, 8, 8 + header_len - 1)?;
     let tensors =
         select_tensors(&header_json, 8 + header_len, is_vision_tensor).map_err(|message| {

@@ -4,6 +4,7 @@
 
 pub mod cpu_kernels;
 pub mod cpu_tower;
+pub mod safetensors;
 pub mod tower;
 pub mod vision;
 pub mod weights;

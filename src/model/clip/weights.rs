@@ -16,9 +16,9 @@ use burn::store::{
 use burn::tensor::{DType, Device, TensorData};
 use serde_json::Value;
 
+use super::safetensors::{header_len, is_vision_tensor, select_tensors};
 use super::vision::{ClipVision, ClipVisionConfig};
 use crate::model::ModelError;
-use crate::model::fetch::{MAX_HEADER_BYTES, is_vision_tensor, select_tensors};
 use crate::model::files::check_complete;
 
 pub const SAFETENSORS_FILE: &str = "model.safetensors";
@@ -148,13 +148,8 @@ fn vision_tensors(path: &Path) -> Result<Vec<PackTensor>, ModelError> {
     let mut len_bytes = [0u8; 8];
     file.read_exact(&mut len_bytes)
         .map_err(|e| bad(path, format!("not a safetensors file ({e})")))?;
-    let header_len = u64::from_le_bytes(len_bytes);
-    if header_len == 0 || header_len > MAX_HEADER_BYTES.min(file_len.saturating_sub(8)) {
-        return Err(bad(
-            path,
-            format!("not a safetensors file (header length {header_len}, file {file_len} bytes)"),
-        ));
-    }
+    let header_len =
+        header_len(&len_bytes, Some(file_len)).map_err(|message| bad(path, message))?;
     let mut header = vec![0u8; header_len as usize];
     file.read_exact(&mut header).map_err(|e| bad(path, e))?;
     let sources = select_tensors(&header, 8 + header_len, is_vision_tensor)

@@ -8,10 +8,12 @@ use std::sync::Arc;
 use egui::{Color32, RichText, Sense, Stroke, Ui};
 use image::RgbImage;
 
-use super::panels::texture_of;
-use super::{DialogPurpose, GeolensApp};
+use super::ExploreView;
 use crate::aerial::rank::RankedTile;
 use crate::aerial::{Candidate, MatchSettings, TileId, TowerKind};
+use crate::app::DialogPurpose;
+use crate::app::panels::texture_of;
+use crate::app::shared::Shared;
 use crate::app::worker::{Event, PhotoId, Request};
 use crate::map::markers::TileOutline;
 
@@ -150,48 +152,47 @@ impl AerialView {
     }
 }
 
-impl GeolensApp {
+impl ExploreView {
     /// Starts matching the selected photo's tiles (its prediction must be in).
-    pub(super) fn start_aerial_match(&mut self) {
-        let Some(tiles) = self.state.aerial_tiles() else {
+    pub(in crate::app) fn start_aerial_match(&mut self, app: &mut Shared<'_>) {
+        let Some(tiles) = app.state.aerial_tiles() else {
             return;
         };
-        let Some(photo) = self.photos.selected() else {
+        let Some(photo) = app.photos.selected() else {
             return;
         };
         let Some(prediction) = photo.prediction().cloned() else {
             return;
         };
-        self.explore.aerial_requests += 1;
-        let request = self.explore.aerial_requests;
-        self.explore.aerial = Some(AerialView::new(photo.id, request));
-        self.worker.send(Request::MatchTiles {
+        self.aerial_requests += 1;
+        let request = self.aerial_requests;
+        self.aerial = Some(AerialView::new(photo.id, request));
+        app.worker.send(Request::MatchTiles {
             id: photo.id,
             request,
             prediction: Box::new(prediction),
             settings: MatchSettings {
                 tiles,
-                candidates: self.state.aerial_candidates,
-                prior_weight: self.state.aerial_prior_weight,
-                towers: self.state.aerial_towers,
+                candidates: app.state.aerial_candidates,
+                prior_weight: app.state.aerial_prior_weight,
+                towers: app.state.aerial_towers,
             },
         });
     }
 
     /// The aerial section of the photo panel.
-    pub(super) fn aerial_ui(&mut self, ui: &mut Ui) {
+    pub(in crate::app) fn aerial_ui(&mut self, app: &mut Shared<'_>, ui: &mut Ui) {
         ui.label(RichText::new("Aerial match (ground to aerial)").strong());
-        let selected = self
+        let selected = app
             .photos
             .selected()
             .map(|p| (p.id, p.prediction().is_some()));
         let Some((photo_id, predicted)) = selected else {
             return;
         };
-        self.aerial_source_ui(ui);
-        let source_set = self.state.aerial_tiles().is_some();
+        self.aerial_source_ui(app, ui);
+        let source_set = app.state.aerial_tiles().is_some();
         let running = self
-            .explore
             .aerial
             .as_ref()
             .is_some_and(|a| a.photo == photo_id && a.busy());
@@ -210,38 +211,38 @@ impl GeolensApp {
                 "Waiting for the photo's prediction"
             });
         if button.clicked() {
-            self.start_aerial_match();
+            self.start_aerial_match(app);
         }
         let ctx = ui.ctx().clone();
         let mut fly_to = None;
-        if let Some(view) = self.explore.aerial.as_mut().filter(|a| a.photo == photo_id) {
+        if let Some(view) = self.aerial.as_mut().filter(|a| a.photo == photo_id) {
             fly_to = aerial_results_ui(ui, &ctx, view);
         }
         if let Some(tile) = fly_to {
             let c = tile.center();
-            self.state
+            app.state
                 .map_memory
                 .center_at(walkers::lat_lon(c.lat_deg, c.lon_deg));
-            let _ = self.state.map_memory.set_zoom(f64::from(tile.zoom) - 1.0);
+            let _ = app.state.map_memory.set_zoom(f64::from(tile.zoom) - 1.0);
         }
     }
 
-    fn aerial_source_ui(&mut self, ui: &mut Ui) {
-        ui.horizontal_wrapped(|ui| match &self.state.aerial_folder {
+    fn aerial_source_ui(&mut self, app: &mut Shared<'_>, ui: &mut Ui) {
+        ui.horizontal_wrapped(|ui| match &app.state.aerial_folder {
             Some(dir) => {
                 ui.label(format!("Tiles: {}", dir.display()));
                 if ui.small_button("Forget folder").clicked() {
-                    self.state.aerial_folder = None;
+                    app.state.aerial_folder = None;
                 }
             }
             None => {
                 if ui.small_button("Choose tile folder…").clicked() {
-                    self.open_dialog(DialogPurpose::AerialFolder);
+                    self.wants_dialog = Some(DialogPurpose::AerialFolder);
                 }
             }
         });
         ui.checkbox(
-            &mut self.state.aerial_online,
+            &mut app.state.aerial_online,
             "Fetch tiles online (ESRI World Imagery)",
         )
         .on_hover_text(
@@ -249,7 +250,7 @@ impl GeolensApp {
              chosen, is used instead.",
         );
         ui.horizontal(|ui| {
-            let options = &mut self.state.aerial_candidates;
+            let options = &mut app.state.aerial_candidates;
             ui.label("At most");
             ui.add(egui::DragValue::new(&mut options.max_tiles).range(1..=200))
                 .on_hover_text(
@@ -266,10 +267,10 @@ impl GeolensApp {
         ui.horizontal(|ui| {
             ui.label("Scored by");
             egui::ComboBox::new("aerial_towers", "")
-                .selected_text(tower_label(self.state.aerial_towers))
+                .selected_text(tower_label(app.state.aerial_towers))
                 .show_ui(ui, |ui| {
                     for kind in [TowerKind::Clip, TowerKind::Colour] {
-                        ui.selectable_value(&mut self.state.aerial_towers, kind, tower_label(kind));
+                        ui.selectable_value(&mut app.state.aerial_towers, kind, tower_label(kind));
                     }
                 });
         });

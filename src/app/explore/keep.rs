@@ -4,39 +4,44 @@
 
 use egui::{RichText, Ui};
 
-use super::GeolensApp;
+use super::ExploreView;
+use crate::app::shared::Shared;
 use crate::export::{ExportFormat, ExportRow, write_export};
 use crate::geo::latlon::LatLonDeg;
 use crate::sidecar::{SidecarNaming, Written, write_position};
 
-impl GeolensApp {
+impl ExploreView {
     /// Sets the selected photo's location; `source` says where it came from.
-    pub(super) fn set_location(&mut self, at: LatLonDeg, source: String) {
-        if let Some(photo) = self.photos.selected_mut() {
+    pub(in crate::app) fn set_location(
+        &mut self,
+        app: &mut Shared<'_>,
+        at: LatLonDeg,
+        source: String,
+    ) {
+        if let Some(photo) = app.photos.selected_mut() {
             photo.chosen = Some((at, source));
-            self.explore.sidecar_message = None;
+            self.sidecar_message = None;
         }
     }
 
     /// What the last sidecar write said (`Ok`: what was written; `Err`: why not).
     pub fn sidecar_message(&self) -> Option<&Result<String, String>> {
-        self.explore.sidecar_message.as_ref()
+        self.sidecar_message.as_ref()
     }
 
     /// The "Location" section: what is set, the ways to set it, and the sidecar.
-    pub(super) fn location_ui(&mut self, ui: &mut Ui) {
-        let Some(photo) = self.photos.selected() else {
+    pub(in crate::app) fn location_ui(&mut self, app: &mut Shared<'_>, ui: &mut Ui) {
+        let Some(photo) = app.photos.selected() else {
             return;
         };
         let chosen = photo.chosen.clone();
         let guess = photo.best_guess;
         let place = self
-            .explore
             .selected_place
             .filter(|(id, _)| *id == photo.id)
             .and_then(|(_, rank)| {
-                self.photos
-                    .selected_places(self.state.granularity)
+                app.photos
+                    .selected_places(app.state.granularity)
                     .and_then(|p| p.get(rank).cloned())
             });
         let has_file = photo.path.is_some();
@@ -59,12 +64,17 @@ impl GeolensApp {
                     lat_deg: g.lat_deg,
                     lon_deg: g.lon_deg,
                 };
-                self.set_location(at, format!("geolens best guess, p {:.4}", g.probability));
+                self.set_location(
+                    app,
+                    at,
+                    format!("geolens best guess, p {:.4}", g.probability),
+                );
             }
             if let Some(place) = &place
                 && ui.button("Use the picked place").clicked()
             {
                 self.set_location(
+                    app,
                     place.center,
                     format!(
                         "geolens place {} ({})",
@@ -73,16 +83,16 @@ impl GeolensApp {
                     ),
                 );
             }
-            ui.toggle_value(&mut self.explore.placing_location, "Pick on the map")
+            ui.toggle_value(&mut self.placing_location, "Pick on the map")
                 .on_hover_text("Click the map to set the location; click again to move it");
         });
         if chosen.is_some() {
-            self.sidecar_ui(ui, has_file);
+            self.sidecar_ui(app, ui, has_file);
         }
     }
 
     /// Writing the chosen location into the photo's XMP sidecar.
-    fn sidecar_ui(&mut self, ui: &mut Ui, has_file: bool) {
+    fn sidecar_ui(&mut self, app: &mut Shared<'_>, ui: &mut Ui, has_file: bool) {
         if !has_file {
             ui.label(
                 RichText::new("This photo has no file of its own (it was pasted): no sidecar.")
@@ -94,24 +104,23 @@ impl GeolensApp {
         ui.horizontal(|ui| {
             ui.label("Sidecar:");
             ui.radio_value(
-                &mut self.state.sidecar_naming,
+                &mut app.state.sidecar_naming,
                 SidecarNaming::ReplaceExtension,
                 "IMG.xmp",
             )
             .on_hover_text("digiKam, Lightroom");
             ui.radio_value(
-                &mut self.state.sidecar_naming,
+                &mut app.state.sidecar_naming,
                 SidecarNaming::AppendExtension,
                 "IMG.JPG.xmp",
             )
             .on_hover_text("darktable");
         });
-        let refused =
-            matches!(&self.explore.sidecar_message, Some(Err(e)) if e.contains("--replace-gps"));
+        let refused = matches!(&self.sidecar_message, Some(Err(e)) if e.contains("--replace-gps"));
         if ui.button("Write XMP sidecar").clicked() {
-            self.write_sidecar(false);
+            self.write_sidecar(app, false);
         }
-        match &self.explore.sidecar_message {
+        match &self.sidecar_message {
             Some(Ok(m)) => {
                 ui.label(RichText::new(m).small());
             }
@@ -123,14 +132,14 @@ impl GeolensApp {
             None => {}
         }
         if refused && ui.button("Replace its position").clicked() {
-            self.write_sidecar(true);
+            self.write_sidecar(app, true);
         }
     }
 
     /// The filmstrip's answers written out for other tools (the set location, else the best
     /// guess), to a file the user names.
-    pub(super) fn export_ui(&mut self, ui: &mut Ui) {
-        let answered = self
+    pub(in crate::app) fn export_ui(&mut self, app: &mut Shared<'_>, ui: &mut Ui) {
+        let answered = app
             .photos
             .entries()
             .iter()
@@ -142,36 +151,36 @@ impl GeolensApp {
         egui::CollapsingHeader::new(format!("Export {answered} locations"))
             .id_salt("export")
             .show(ui, |ui| {
-                let before = self.state.export_format;
+                let before = app.state.export_format;
                 ui.horizontal(|ui| {
                     for format in ExportFormat::ALL {
-                        ui.radio_value(&mut self.state.export_format, format, format.extension());
+                        ui.radio_value(&mut app.state.export_format, format, format.extension());
                     }
                 });
-                if before != self.state.export_format && !self.explore.export_path.is_empty() {
-                    self.explore.export_path = std::path::Path::new(&self.explore.export_path)
-                        .with_extension(self.state.export_format.extension())
+                if before != app.state.export_format && !self.export_path.is_empty() {
+                    self.export_path = std::path::Path::new(&self.export_path)
+                        .with_extension(app.state.export_format.extension())
                         .display()
                         .to_string();
                 }
-                if self.explore.export_path.is_empty() {
-                    let folder = self
+                if self.export_path.is_empty() {
+                    let folder = app
                         .photos
                         .entries()
                         .iter()
                         .find_map(|e| e.path.as_ref()?.parent().map(|p| p.to_path_buf()))
                         .unwrap_or_default();
-                    self.explore.export_path = folder
+                    self.export_path = folder
                         .join("geolens-export")
-                        .with_extension(self.state.export_format.extension())
+                        .with_extension(app.state.export_format.extension())
                         .display()
                         .to_string();
                 }
-                ui.text_edit_singleline(&mut self.explore.export_path);
+                ui.text_edit_singleline(&mut self.export_path);
                 if ui.button("Export").clicked() {
-                    self.explore.export_message = Some(self.export_filmstrip());
+                    self.export_message = Some(self.export_filmstrip(app));
                 }
-                match &self.explore.export_message {
+                match &self.export_message {
                     Some(Ok(m)) => {
                         ui.label(RichText::new(m).small());
                     }
@@ -184,8 +193,8 @@ impl GeolensApp {
     }
 
     /// Writes the filmstrip's locations to the export path (never over an existing file).
-    fn export_filmstrip(&self) -> Result<String, String> {
-        let rows: Vec<ExportRow> = self
+    fn export_filmstrip(&self, app: &Shared<'_>) -> Result<String, String> {
+        let rows: Vec<ExportRow> = app
             .photos
             .entries()
             .iter()
@@ -202,7 +211,7 @@ impl GeolensApp {
                     ),
                     (None, None) => return None,
                 };
-                let granularity = self.state.granularity;
+                let granularity = app.state.granularity;
                 let top = e.places_at(granularity).and_then(<[_]>::first);
                 let regions = e.regions_at(granularity).unwrap_or_default();
                 Some(ExportRow::new(
@@ -214,23 +223,23 @@ impl GeolensApp {
                 ))
             })
             .collect();
-        let path = std::path::PathBuf::from(self.explore.export_path.trim());
-        let format = self.state.export_format;
+        let path = std::path::PathBuf::from(self.export_path.trim());
+        let format = app.state.export_format;
         crate::files::write_output(&path, false, |out| write_export(&rows, format, out))
             .map(|()| format!("Wrote {} locations to {}", rows.len(), path.display()))
             .map_err(|e| e.to_string())
     }
 
-    fn write_sidecar(&mut self, replace_gps: bool) {
-        let naming = self.state.sidecar_naming;
-        let Some(photo) = self.photos.selected() else {
+    fn write_sidecar(&mut self, app: &mut Shared<'_>, replace_gps: bool) {
+        let naming = app.state.sidecar_naming;
+        let Some(photo) = app.photos.selected() else {
             return;
         };
         let (Some(path), Some((at, source))) = (photo.path.clone(), photo.chosen.clone()) else {
             return;
         };
         let source = format!("{source}; geolens {}", env!("CARGO_PKG_VERSION"));
-        self.explore.sidecar_message = Some(
+        self.sidecar_message = Some(
             match write_position(&path, naming, at, &source, replace_gps) {
                 Ok(Written::Created(p)) => Ok(format!("Wrote {}", p.display())),
                 Ok(Written::Updated(p)) => Ok(format!("Updated {}", p.display())),

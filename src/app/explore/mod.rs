@@ -1,15 +1,23 @@
-//! The explorer's panels: the photo (filmstrip, EXIF, model status, spatial support) on the
-//! left, the results (top places, heatmap controls) on the right.
+//! The explorer, one of the app's screens: photos in, the model's answers out. `ExploreView`
+//! owns what the explorer keeps (messages, what was typed or picked, the aerial strip) and
+//! draws its panels, the photo (filmstrip, EXIF, model status, spatial support) on the left and
+//! the results (top places, heatmap controls) on the right, with what all screens share lent
+//! for the frame ([`Shared`]). Its sections live beside it: `certainty.rs` (credible regions,
+//! the clock), `aerial.rs` (the aerial strip), `keep.rs` (location, sidecars, exports).
 
 use egui::{Color32, RichText, Sense, Ui};
 
-use super::aerial::AerialView;
-use super::certainty::OutlineKey;
-use super::panels::{self, texture_of};
-use super::photos::PhotoStatus;
-use super::{BEST_GUESS_HINT, GeolensApp};
+pub mod aerial;
+mod certainty;
+mod keep;
+
+use crate::app::panels::{self, texture_of};
+use crate::app::photos::PhotoStatus;
+use crate::app::shared::Shared;
 use crate::app::worker::PhotoId;
+use crate::app::worker::PhotoSource;
 use crate::app::worker::{ModelState, Request};
+use crate::app::{BEST_GUESS_HINT, DialogPurpose};
 use crate::geo::distance::haversine_km;
 use crate::geo::latlon::LatLonDeg;
 use crate::map::colormap::ColorMap;
@@ -18,6 +26,11 @@ use crate::map::markers::{GreatCircle, Pin};
 use crate::map::regions::RegionOutline;
 use crate::predict::LoadStage;
 use crate::predict::PlaceGuess;
+use aerial::AerialView;
+use certainty::OutlineKey;
+
+/// Errors kept in the recent-errors list, newest first.
+const RECENT_ERRORS: usize = 20;
 
 /// What the explorer holds for itself, apart from what all screens share (settings, the
 /// model worker, the map): the messages it shows, what the user typed or picked, and the
@@ -45,22 +58,95 @@ pub struct ExploreView {
     pub(super) aerial: Option<AerialView>,
     /// Matching runs asked for so far (each run's id).
     pub(super) aerial_requests: u64,
+    /// A file dialog the explorer asked for this frame (the app opens it).
+    pub(super) wants_dialog: Option<DialogPurpose>,
+    /// Photos the explorer asked to open this frame (a typed path).
+    pub(super) wants_photos: Vec<PhotoSource>,
 }
 
-impl GeolensApp {
+impl ExploreView {
+    /// Shows `message` as the latest error and keeps it in the recent list.
+    pub(super) fn report(&mut self, message: String) {
+        self.recent_errors.insert(0, message.clone());
+        self.recent_errors.truncate(RECENT_ERRORS);
+        self.notice = Some(message);
+    }
+
+    /// The photo panel on the left and the results on the right, as the settings have them.
+    pub(super) fn panels_ui(&mut self, app: &mut Shared<'_>, ui: &mut Ui) {
+        if app.state.side_panel_open {
+            egui::Panel::left("photo_panel")
+                .resizable(true)
+                .default_size(300.0)
+                .show(ui, |ui| self.photo_panel_ui(app, ui));
+        }
+        if app.state.results_panel_open {
+            egui::Panel::right("results_panel")
+                .resizable(true)
+                .default_size(260.0)
+                .show(ui, |ui| self.results_panel_ui(app, ui));
+        }
+    }
+
+    /// The errors so far, newest first, folded away under the latest one.
+    pub(super) fn recent_errors_ui(&mut self, ui: &mut Ui) {
+        if self.recent_errors.len() < 2 {
+            return;
+        }
+        egui::CollapsingHeader::new(format!("Recent errors ({})", self.recent_errors.len()))
+            .id_salt("recent_errors")
+            .show(ui, |ui| {
+                for e in &self.recent_errors {
+                    ui.label(RichText::new(e).small());
+                }
+                if ui.small_button("Clear").clicked() {
+                    self.recent_errors.clear();
+                }
+            });
+    }
+
+    /// A field to type (or paste) a photo's path: the way in when no dialog can be shown, and
+    /// a quick one for people who know where their photos are.
+    pub(super) fn typed_path_ui(&mut self, ui: &mut egui::Ui) {
+        ui.horizontal(|ui| {
+            let field = ui.add(
+                egui::TextEdit::singleline(&mut self.typed_path)
+                    .hint_text("/path/to/photo.jpg")
+                    .desired_width(ui.available_width() - 60.0),
+            );
+            let entered = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+            if (ui.button("Open").clicked() || entered) && !self.typed_path.trim().is_empty() {
+                let path = std::path::PathBuf::from(self.typed_path.trim());
+                if path.is_file() {
+                    self.typed_path.clear();
+                    self.wants_photos.push(PhotoSource::File(path));
+                } else if path.is_dir() {
+                    self.report(format!(
+                        "{} is a folder: name a photo inside it (or drop several on the window)",
+                        path.display()
+                    ));
+                } else {
+                    self.report(format!("{}: no such file", path.display()));
+                }
+            }
+        });
+    }
+}
+
+impl ExploreView {
     /// Pins and lines for the photo on screen: its EXIF position, the model's best guess, the
     /// great circle between them, and the place picked in the results panel.
-    pub(super) fn explore_markers(&self) -> (Vec<Pin>, Vec<GreatCircle>) {
+    pub(super) fn explore_markers(&self, app: &Shared<'_>) -> (Vec<Pin>, Vec<GreatCircle>) {
         let mut pins = Vec::new();
         let mut lines = Vec::new();
-        let Some(photo) = self.photos.selected() else {
+        let Some(photo) = app.photos.selected() else {
             return (pins, lines);
         };
-        if let Some((id, rank)) = self.explore.selected_place
+        if let Some((id, rank)) = self.selected_place
             && id == photo.id
-            && let Some(place) = self
+            && let Some(place) = app
                 .photos
-                .selected_places(self.state.granularity)
+                .selected_places(app.state.granularity)
                 .and_then(|places| places.get(rank))
         {
             pins.push(Pin {
@@ -94,7 +180,7 @@ impl GeolensApp {
                 hint: BEST_GUESS_HINT.into(),
             });
         }
-        if self.state.show_truth
+        if app.state.show_truth
             && let Some(truth) = photo.facts.gps
         {
             pins.push(Pin {
@@ -114,33 +200,33 @@ impl GeolensApp {
         (pins, lines)
     }
 
-    pub(super) fn photo_panel_ui(&mut self, ui: &mut Ui) {
+    pub(super) fn photo_panel_ui(&mut self, app: &mut Shared<'_>, ui: &mut Ui) {
         egui::ScrollArea::vertical().show(ui, |ui| {
-            self.filmstrip_ui(ui);
-            if let Some(notice) = &self.explore.notice {
+            self.filmstrip_ui(app, ui);
+            if let Some(notice) = &self.notice {
                 ui.horizontal_wrapped(|ui| {
                     ui.colored_label(ui.visuals().error_fg_color, notice);
                 });
                 if ui.small_button("Dismiss").clicked() {
-                    self.explore.notice = None;
+                    self.notice = None;
                 }
             }
             self.recent_errors_ui(ui);
-            self.export_ui(ui);
-            if self.dialog_unavailable && !self.photos.entries().is_empty() {
+            self.export_ui(app, ui);
+            if app.dialog_unavailable && !app.photos.entries().is_empty() {
                 self.typed_path_ui(ui);
             }
             ui.separator();
-            self.selected_photo_ui(ui);
+            self.selected_photo_ui(app, ui);
             ui.separator();
-            self.aerial_ui(ui);
+            self.aerial_ui(app, ui);
             ui.separator();
-            self.model_status_ui(ui);
+            self.model_status_ui(app, ui);
         });
     }
 
-    fn filmstrip_ui(&mut self, ui: &mut Ui) {
-        if self.photos.entries().is_empty() {
+    fn filmstrip_ui(&mut self, app: &mut Shared<'_>, ui: &mut Ui) {
+        if app.photos.entries().is_empty() {
             ui.heading("Drop a photo here");
             ui.label(
                 "…or open one (Ctrl+O), or paste its path. geolens never changes your photos.",
@@ -149,16 +235,16 @@ impl GeolensApp {
             return;
         }
         let ctx = ui.ctx().clone();
-        let selected = self.photos.selected_id();
+        let selected = app.photos.selected_id();
         let mut clicked = None;
         let mut removed = None;
         egui::ScrollArea::horizontal()
             .id_salt("filmstrip")
             .show(ui, |ui| {
                 ui.horizontal(|ui| {
-                    let ids: Vec<_> = self.photos.entries().iter().map(|e| e.id).collect();
+                    let ids: Vec<_> = app.photos.entries().iter().map(|e| e.id).collect();
                     for id in ids {
-                        let Some(entry) = self.photos.get_mut(id) else {
+                        let Some(entry) = app.photos.get_mut(id) else {
                             continue;
                         };
                         if entry.texture.is_none()
@@ -231,20 +317,20 @@ impl GeolensApp {
                 });
             });
         if let Some(id) = clicked {
-            self.photos.select(id);
+            app.photos.select(id);
         }
         if let Some(id) = removed {
-            self.photos.remove(id);
-            self.worker.send(Request::Forget { id });
+            app.photos.remove(id);
+            app.worker.send(Request::Forget { id });
         }
     }
 
-    fn selected_photo_ui(&mut self, ui: &mut Ui) {
+    fn selected_photo_ui(&mut self, app: &mut Shared<'_>, ui: &mut Ui) {
         let ctx = ui.ctx().clone();
-        let grid = self.state.occlusion_grid;
-        let granularity = self.state.granularity;
-        let model_ready = matches!(self.model.state, ModelState::Ready { .. });
-        let Some(photo) = self.photos.selected_mut() else {
+        let grid = app.state.occlusion_grid;
+        let granularity = app.state.granularity;
+        let model_ready = matches!(app.model.state, ModelState::Ready { .. });
+        let Some(photo) = app.photos.selected_mut() else {
             return;
         };
         ui.label(RichText::new(&photo.name).strong());
@@ -319,12 +405,12 @@ impl GeolensApp {
         if let (Some(truth), Some(guess)) = (photo.facts.gps, photo.best_guess) {
             let km = haversine_km(truth.lat_deg, truth.lon_deg, guess.lat_deg, guess.lon_deg);
             ui.horizontal(|ui| {
-                ui.checkbox(&mut self.state.show_truth, "Show EXIF position");
+                ui.checkbox(&mut app.state.show_truth, "Show EXIF position");
                 ui.label(RichText::new(format!("model off by {km:.0} km")).strong());
             });
         }
         // Spatial support (PlaNet's occlusion analysis), on demand.
-        let Some(photo) = self.photos.selected() else {
+        let Some(photo) = app.photos.selected() else {
             return;
         };
         let (id, occlusion_progress, occlusion) =
@@ -340,8 +426,8 @@ impl GeolensApp {
                             .text(format!("{done}/{total} patches")),
                     );
                     if ui.button("Cancel").clicked() {
-                        self.worker.cancel();
-                        if let Some(p) = self.photos.selected_mut() {
+                        app.worker.cancel();
+                        if let Some(p) = app.photos.selected_mut() {
                             p.occlusion_progress = None;
                         }
                     }
@@ -358,16 +444,16 @@ impl GeolensApp {
                     }
                     ui.horizontal(|ui| {
                         ui.add(
-                            egui::Slider::new(&mut self.state.occlusion_grid, 3..=12)
+                            egui::Slider::new(&mut app.state.occlusion_grid, 3..=12)
                                 .text("patches a side"),
                         );
                         if ui.button("Compute").clicked() {
-                            self.worker.send(Request::Occlusion {
+                            app.worker.send(Request::Occlusion {
                                 id,
                                 granularity,
                                 grid,
                             });
-                            if let Some(p) = self.photos.selected_mut() {
+                            if let Some(p) = app.photos.selected_mut() {
                                 p.occlusion_progress = Some((0, grid * grid));
                             }
                         }
@@ -377,9 +463,9 @@ impl GeolensApp {
         }
     }
 
-    fn model_status_ui(&mut self, ui: &mut Ui) {
+    fn model_status_ui(&mut self, app: &mut Shared<'_>, ui: &mut Ui) {
         ui.label(RichText::new("Model").strong());
-        match self.model.state.clone() {
+        match app.model.state.clone() {
             ModelState::Loading(stage) => {
                 ui.horizontal(|ui| {
                     ui.spinner();
@@ -407,28 +493,28 @@ impl GeolensApp {
                 ui.label(RichText::new("Not installed").color(ui.visuals().warn_fg_color));
                 ui.label(hint);
                 ui.label("The map, EXIF facts and the human-only game work without it.");
-                self.fetch_ui(ui);
+                app.fetch_ui(ui);
             }
             ModelState::Failed(e) => {
                 ui.colored_label(ui.visuals().error_fg_color, e.to_string());
-                self.fetch_ui(ui);
+                app.fetch_ui(ui);
             }
         }
     }
 
-    pub(super) fn results_panel_ui(&mut self, ui: &mut Ui) {
-        let granularity = self.state.granularity;
-        let places = self.photos.selected_places(granularity).map(<[_]>::to_vec);
+    pub(super) fn results_panel_ui(&mut self, app: &mut Shared<'_>, ui: &mut Ui) {
+        let granularity = app.state.granularity;
+        let places = app.photos.selected_places(granularity).map(<[_]>::to_vec);
         let mut fly_to = None;
         ui.heading("Most likely places");
         match &places {
-            Some(places) => self.top_places_ui(ui, places),
+            Some(places) => self.top_places_ui(app, ui, places),
             None => {
                 let model_missing = matches!(
-                    self.model.state,
+                    app.model.state,
                     ModelState::Missing { .. } | ModelState::Failed(_)
                 );
-                ui.label(match (self.photos.selected().is_some(), model_missing) {
+                ui.label(match (app.photos.selected().is_some(), model_missing) {
                     (true, true) => {
                         "No prediction: the model is not installed (see the photo panel)."
                     }
@@ -441,8 +527,8 @@ impl GeolensApp {
         }
         ui.separator();
         ui.heading("Heatmap");
-        ui.label(self.heatmap_description());
-        let style = &mut self.state.heatmap_style;
+        ui.label(app.heatmap_description());
+        let style = &mut app.state.heatmap_style;
         ui.horizontal(|ui| {
             ui.label("Scale:");
             ui.radio_value(&mut style.scale, HeatScale::Log, "log");
@@ -478,16 +564,16 @@ impl GeolensApp {
         }
         if places.is_none() {
             ui.separator();
-            self.top_cells_ui(ui, &mut fly_to);
+            self.top_cells_ui(app, ui, &mut fly_to);
         }
         if let Some((lat, lon, level)) = fly_to {
-            self.fly_to(lat, lon, level);
+            app.fly_to(lat, lon, level);
         }
     }
 
     /// The photo's top places as rows: click one to frame its cell and drop a pin on it.
-    fn top_places_ui(&mut self, ui: &mut Ui, places: &[PlaceGuess]) {
-        let Some(photo_id) = self.photos.selected_id() else {
+    fn top_places_ui(&mut self, app: &mut Shared<'_>, ui: &mut Ui, places: &[PlaceGuess]) {
+        let Some(photo_id) = app.photos.selected_id() else {
             return;
         };
         let top = places
@@ -509,7 +595,7 @@ impl GeolensApp {
             } else {
                 place.place_name.clone()
             };
-            let selected = self.explore.selected_place == Some((photo_id, rank));
+            let selected = self.selected_place == Some((photo_id, rank));
             let row = panels::ranked_row_ui(
                 ui,
                 (
@@ -524,11 +610,11 @@ impl GeolensApp {
                 .on_hover_text("Show this place on the map, with a pin")
                 .clicked()
             {
-                self.explore.selected_place = (!selected).then_some((photo_id, rank));
-                self.fitted = None;
+                self.selected_place = (!selected).then_some((photo_id, rank));
+                *app.fitted = None;
             }
         }
-        if let Some(g) = self.photos.selected().and_then(|p| p.best_guess) {
+        if let Some(g) = app.photos.selected().and_then(|p| p.best_guess) {
             ui.label(
                 RichText::new(format!(
                     "Best point guess (red pin): {:.4}, {:.4}",
@@ -538,17 +624,22 @@ impl GeolensApp {
             )
             .on_hover_text(super::BEST_GUESS_HINT);
         }
-        self.certainty_ui(ui);
-        self.clock_ui(ui);
-        self.location_ui(ui);
+        self.certainty_ui(app, ui);
+        self.clock_ui(app, ui);
+        self.location_ui(app, ui);
     }
 
     /// The heatmap's own top cells (sample layer or a scores file).
-    fn top_cells_ui(&mut self, ui: &mut Ui, fly_to: &mut Option<(f64, f64, u64)>) {
-        let Some((_, _, heatmap)) = &self.heatmap else {
+    fn top_cells_ui(
+        &mut self,
+        app: &mut Shared<'_>,
+        ui: &mut Ui,
+        fly_to: &mut Option<(f64, f64, u64)>,
+    ) {
+        let Some((_, _, heatmap)) = &app.heatmap else {
             return;
         };
-        let title = if self.file_scores.is_some() {
+        let title = if app.file_scores.is_some() {
             "Top cells"
         } else {
             "Busiest cells of the sample layer (not a prediction)"
@@ -572,20 +663,6 @@ impl GeolensApp {
                 let centre = s2::latlng::LatLng::from(cell.cell);
                 *fly_to = Some((centre.lat.deg(), centre.lng.deg(), cell.cell.level()));
             }
-        }
-    }
-
-    pub(super) fn game_panel_ui(&mut self, ui: &mut Ui) {
-        let model = self.model.state.clone();
-        egui::ScrollArea::vertical().show(ui, |ui| {
-            self.game
-                .panel_ui(ui, &self.worker, &model, &mut self.state);
-        });
-        if std::mem::take(&mut self.game.wants_open_dialog) {
-            self.open_dialog(super::DialogPurpose::Photos);
-        }
-        if std::mem::take(&mut self.game.wants_folder_dialog) {
-            self.open_dialog(super::DialogPurpose::DeckFolder);
         }
     }
 }

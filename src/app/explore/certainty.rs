@@ -3,21 +3,21 @@
 
 use egui::{RichText, Sense, Ui};
 
-use super::GeolensApp;
-use super::state::Mode;
+use super::ExploreView;
+use crate::app::shared::Shared;
+use crate::app::state::Mode;
 use crate::app::worker::PhotoId;
 use crate::geo::geocells::Granularity;
 use crate::map::regions::{CLOCK_STROKE, RegionOutline};
 
 /// What the map's outlines were built for: photo, granularity, credible regions shown,
 /// clock layer shown, clock prior on.
-pub(super) type OutlineKey = (PhotoId, Granularity, bool, bool, bool);
+pub(in crate::app) type OutlineKey = (PhotoId, Granularity, bool, bool, bool);
 
-impl GeolensApp {
+impl ExploreView {
     /// The outlines last built for the map (photo, granularity, outlines; the clock's first).
     pub fn region_outlines(&self) -> Option<(PhotoId, Granularity, &[RegionOutline])> {
-        self.explore
-            .region_outlines
+        self.region_outlines
             .as_ref()
             .map(|((id, g, ..), o)| (*id, *g, o.as_slice()))
     }
@@ -25,43 +25,43 @@ impl GeolensApp {
     /// Builds the outlines for the selected photo (once per photo, granularity and choice):
     /// the area keeping the camera clock's time, then the 90 % and the 50 % regions on top.
     /// Whether there is anything to draw (in the explorer, with an answer).
-    pub(super) fn ensure_region_outlines(&mut self) -> bool {
-        if self.state.mode != Mode::Explore {
+    pub(in crate::app) fn ensure_region_outlines(&mut self, app: &mut Shared<'_>) -> bool {
+        if app.state.mode != Mode::Explore {
             return false;
         }
-        let Some(photo) = self.photos.selected() else {
+        let Some(photo) = app.photos.selected() else {
             return false;
         };
-        let granularity = self.state.granularity;
+        let granularity = app.state.granularity;
         let key = (
             photo.id,
             granularity,
-            self.state.show_regions,
-            self.state.show_clock,
-            self.state.clock_prior,
+            app.state.show_regions,
+            app.state.show_clock,
+            app.state.clock_prior,
         );
-        if self.explore.region_outlines.as_ref().map(|(k, _)| *k) != Some(key) {
-            let Some(regions) = self.photos.selected_regions(granularity) else {
+        if self.region_outlines.as_ref().map(|(k, _)| *k) != Some(key) {
+            let Some(regions) = app.photos.selected_regions(granularity) else {
                 return false;
             };
             let mut outlines = Vec::new();
-            if self.state.show_clock
+            if app.state.show_clock
                 && let (Some(clock), Some(prediction)) = (&photo.clock, &photo.plain)
             {
                 let cells = prediction.cells_mostly(granularity, &clock.inside);
                 outlines.push(RegionOutline::clock(&cells));
             }
-            if self.state.show_regions {
+            if app.state.show_regions {
                 outlines.extend(regions.iter().rev().map(RegionOutline::of));
             }
-            self.explore.region_outlines = Some((key, outlines));
+            self.region_outlines = Some((key, outlines));
         }
         true
     }
 
     /// The photo's clock: what it says, where that time was kept, and the prior's switch.
-    pub(super) fn clock_ui(&mut self, ui: &mut Ui) {
-        let Some(photo) = self.photos.selected() else {
+    pub(in crate::app) fn clock_ui(&mut self, app: &mut Shared<'_>, ui: &mut Ui) {
+        let Some(photo) = app.photos.selected() else {
             return;
         };
         if let Some(note) = &photo.clock_note {
@@ -100,25 +100,30 @@ impl GeolensApp {
             }
             None => {}
         }
-        ui.checkbox(&mut self.state.show_clock, "Outline that area on the map");
-        let mut on = self.state.clock_prior;
+        ui.checkbox(&mut app.state.show_clock, "Outline that area on the map");
+        let mut on = app.state.clock_prior;
         ui.checkbox(&mut on, "Weigh the answer by it")
             .on_hover_text(
                 "Positions outside those time zones count for a twentieth, not nothing: clocks \
                  are sometimes left on home time. Untick to see the model's own answer.",
             );
-        if on != self.state.clock_prior {
-            self.state.clock_prior = on;
-            self.apply_clock_prior();
+        if on != app.state.clock_prior {
+            app.state.clock_prior = on;
+            self.apply_clock_prior(app);
         }
     }
 
     /// Says on the map what the cyan outline is.
-    pub(super) fn clock_badge_ui(&self, ctx: &egui::Context, map_rect: egui::Rect) {
-        if self.state.mode != Mode::Explore || !self.state.show_clock {
+    pub(in crate::app) fn clock_badge_ui(
+        &self,
+        app: &Shared<'_>,
+        ctx: &egui::Context,
+        map_rect: egui::Rect,
+    ) {
+        if app.state.mode != Mode::Explore || !app.state.show_clock {
             return;
         }
-        let Some(clock) = self.photos.selected().and_then(|p| p.clock.as_ref()) else {
+        let Some(clock) = app.photos.selected().and_then(|p| p.clock.as_ref()) else {
             return;
         };
         egui::Area::new(egui::Id::unique("clock_badge"))
@@ -131,7 +136,7 @@ impl GeolensApp {
                         RichText::new(format!(
                             "camera clock says {}: outlined where that was the time{}",
                             clock.clue.clock,
-                            if self.state.clock_prior {
+                            if app.state.clock_prior {
                                 " (weighing the answer)"
                             } else {
                                 ""
@@ -145,22 +150,22 @@ impl GeolensApp {
     }
 
     /// Brings the photos' answers in line with the clock-prior setting; the map follows.
-    pub(super) fn apply_clock_prior(&mut self) {
-        if self.photos.set_clock_prior(self.state.clock_prior) {
-            self.heatmap = None;
-            self.explore.region_outlines = None;
-            self.fitted = None;
+    pub(in crate::app) fn apply_clock_prior(&mut self, app: &mut Shared<'_>) {
+        if app.photos.set_clock_prior(app.state.clock_prior) {
+            *app.heatmap = None;
+            self.region_outlines = None;
+            *app.fitted = None;
         }
     }
 
     /// How sure the answer is: the credible regions in words and the localizability.
-    pub(super) fn certainty_ui(&mut self, ui: &mut Ui) {
-        let Some(photo) = self.photos.selected() else {
+    pub(in crate::app) fn certainty_ui(&mut self, app: &mut Shared<'_>, ui: &mut Ui) {
+        let Some(photo) = app.photos.selected() else {
             return;
         };
-        let regions = self
+        let regions = app
             .photos
-            .selected_regions(self.state.granularity)
+            .selected_regions(app.state.granularity)
             .map(<[_]>::to_vec)
             .unwrap_or_default();
         let localizability = photo.localizability;
@@ -187,7 +192,7 @@ impl GeolensApp {
             );
         }
         ui.checkbox(
-            &mut self.state.show_regions,
+            &mut app.state.show_regions,
             "Outline these regions on the map",
         );
     }
