@@ -18,6 +18,7 @@ pub mod export;
 pub mod files;
 pub mod game;
 pub mod geo;
+pub mod library;
 pub mod map;
 pub mod model;
 pub mod net;

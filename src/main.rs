@@ -9,6 +9,7 @@ use geolens::cli::cells::CellsCommand;
 use geolens::cli::datasets::DatasetsCommand;
 use geolens::cli::eval::{EvalOptions, run_eval};
 use geolens::cli::export::{ExportOptions, export};
+use geolens::cli::geotag::{GeotagOptions, geotag};
 use geolens::cli::gui::{GuiArgs, launch};
 use geolens::cli::models::ModelsCommand;
 use geolens::cli::predict::{PredictOptions, predict};
@@ -35,6 +36,7 @@ struct Cli {
 enum Command {
     Predict(PredictOptions),
     Export(ExportOptions),
+    Geotag(GeotagOptions),
     Eval(EvalOptions),
     Match(MatchOptions),
     MatchEval(MatchEvalOptions),
@@ -70,6 +72,7 @@ fn run() -> Result<Exit, CliError> {
         }
         Some(Command::Predict(options)) => predict(&options, &model, out).map(Exit::failed),
         Some(Command::Export(options)) => export(&options, &model).map(Exit::failed),
+        Some(Command::Geotag(options)) => geotag(&options, out).map(|()| Exit::Ok),
         Some(Command::Eval(options)) => run_eval(&options, &model, out),
         Some(Command::Match(options)) => match_photo(&options, &model, out).map(Exit::failed),
         Some(Command::MatchEval(options)) => run_match_eval(&options, &model, out),

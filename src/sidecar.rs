@@ -112,14 +112,28 @@ pub fn sidecar_position(photo: &Path) -> Option<(LatLonDeg, PathBuf)> {
     .find_map(|naming| {
         let path = sidecar_path(photo, naming);
         let bytes = crate::files::read_regular(&path).ok()?;
-        let (lat, lon) = existing_position(&bytes).ok()??;
-        let at = LatLonDeg {
-            lat_deg: parse_xmp_coordinate(&lat)?,
-            lon_deg: parse_xmp_coordinate(&lon)?,
-        };
-        ((-90.0..=90.0).contains(&at.lat_deg) && (-180.0..=180.0).contains(&at.lon_deg))
-            .then_some((at, path))
+        xmp_position(&bytes).map(|at| (at, path))
     })
+}
+
+/// The GPS position an XMP packet holds (a sidecar, or the packet a photo embeds), if it holds
+/// a valid one.
+pub fn xmp_position(xml: &[u8]) -> Option<LatLonDeg> {
+    let (lat, lon) = existing_position(xml).ok()??;
+    let at = LatLonDeg {
+        lat_deg: parse_xmp_coordinate(&lat)?,
+        lon_deg: parse_xmp_coordinate(&lon)?,
+    };
+    ((-90.0..=90.0).contains(&at.lat_deg) && (-180.0..=180.0).contains(&at.lon_deg)).then_some(at)
+}
+
+/// The XMP packet a photo's bytes embed (`<x:xmpmeta …>…</x:xmpmeta>`), if any.
+pub fn embedded_xmp(bytes: &[u8]) -> Option<&[u8]> {
+    let find = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).position(|w| w == needle);
+    let start = find(bytes, b"<x:xmpmeta")?;
+    let end_tag = b"</x:xmpmeta>";
+    let end = start + find(&bytes[start..], end_tag)? + end_tag.len();
+    Some(&bytes[start..end])
 }
 
 /// What [`write_position`] did.

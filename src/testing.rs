@@ -366,14 +366,55 @@ pub fn exif_block_with_offset(
     taken_at: &str,
     utc_offset: Option<&str>,
 ) -> Vec<u8> {
+    test_exif(&TestExif {
+        make: "Canon",
+        model: "Canon EOS 5D",
+        gps: Some((lat, lon)),
+        taken_at,
+        utc_offset,
+    })
+}
+
+/// A coordinate as EXIF writes it: degrees, minutes, hundredths of seconds, reference letter.
+pub type Dms = (u32, u32, u32, u8);
+
+/// What [`test_exif`] writes: a camera, an optional GPS position (degrees, minutes,
+/// hundredths of seconds, reference letter), the capture time and an optional UTC offset.
+pub struct TestExif<'a> {
+    pub make: &'a str,
+    pub model: &'a str,
+    pub gps: Option<(Dms, Dms)>,
+    pub taken_at: &'a str,
+    pub utc_offset: Option<&'a str>,
+}
+
+/// A position in degrees as EXIF's (degrees, minutes, hundredths of seconds, reference).
+pub fn dms(value_deg: f64, positive: u8, negative: u8) -> Dms {
+    let reference = if value_deg < 0.0 { negative } else { positive };
+    let hundredths = (value_deg.abs() * 360_000.0).round() as u64;
+    let (d, rest) = (hundredths / 360_000, hundredths % 360_000);
+    (
+        d as u32,
+        (rest / 6000) as u32,
+        (rest % 6000) as u32,
+        reference,
+    )
+}
+
+/// A big-endian TIFF/EXIF block as [`TestExif`] says (GPS IFD only with a position).
+pub fn test_exif(e: &TestExif) -> Vec<u8> {
     // Layout: header, IFD0 (Make, Model, ExifIFD pointer, GPS pointer), Exif IFD
     // (DateTimeOriginal), GPS IFD (4 entries), then the out-of-line values.
-    let make = b"Canon\0";
-    let model = b"Canon EOS 5D\0";
+    let (taken_at, utc_offset) = (e.taken_at, e.utc_offset);
+    let make = [e.make.as_bytes(), b"\0"].concat();
+    let model = [e.model.as_bytes(), b"\0"].concat();
+    let (lat, lon) = e.gps.unwrap_or(((0, 0, 0, b'N'), (0, 0, 0, b'E')));
+    let with_gps = e.gps.is_some();
     let mut date = taken_at.as_bytes().to_vec();
     date.push(0);
     let ifd0_at = 8u32;
-    let ifd0_len = 2 + 4 * 12 + 4;
+    let ifd0_entries = 3 + u32::from(with_gps);
+    let ifd0_len = 2 + ifd0_entries * 12 + 4;
     let exif_at = ifd0_at + ifd0_len;
     let exif_entries = 1 + u32::from(utc_offset.is_some());
     let exif_len = 2 + 12 * exif_entries + 4;
@@ -389,8 +430,8 @@ pub fn exif_block_with_offset(
         }
         at
     };
-    let make_at = place(make);
-    let model_at = place(model);
+    let make_at = place(&make);
+    let model_at = place(&model);
     let date_at = place(&date);
     let offset = utc_offset.map(|o| [o.as_bytes(), b"\0"].concat());
     // Four bytes or fewer sit in the entry itself, as TIFF says; longer ones out of line.
@@ -418,11 +459,13 @@ pub fn exif_block_with_offset(
     let inline_ascii = |c: u8| u32::from_be_bytes([c, 0, 0, 0]);
     let mut out = b"MM\0\x2a".to_vec();
     out.extend_from_slice(&ifd0_at.to_be_bytes());
-    out.extend_from_slice(&4u16.to_be_bytes());
+    out.extend_from_slice(&(ifd0_entries as u16).to_be_bytes());
     out.extend(entry(0x010F, 2, make.len() as u32, make_at));
     out.extend(entry(0x0110, 2, model.len() as u32, model_at));
     out.extend(entry(0x8769, 4, 1, exif_at));
-    out.extend(entry(0x8825, 4, 1, gps_at));
+    if with_gps {
+        out.extend(entry(0x8825, 4, 1, gps_at));
+    }
     out.extend_from_slice(&0u32.to_be_bytes());
     out.extend_from_slice(&(exif_entries as u16).to_be_bytes());
     out.extend(entry(0x9003, 2, date.len() as u32, date_at));

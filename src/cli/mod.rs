@@ -6,6 +6,7 @@ pub mod cells;
 pub mod datasets;
 pub mod eval;
 pub mod export;
+pub mod geotag;
 pub mod gui;
 pub mod models;
 pub mod photos;
@@ -38,6 +39,8 @@ pub enum CliError {
     Dataset(#[from] crate::datasets::DatasetError),
     #[error(transparent)]
     App(#[from] crate::app::AppError),
+    #[error(transparent)]
+    Library(#[from] crate::library::LibraryError),
     #[error("{}: {source}", path.display())]
     Io {
         path: PathBuf,
