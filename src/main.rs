@@ -72,7 +72,7 @@ fn run() -> Result<Exit, CliError> {
         }
         Some(Command::Predict(options)) => predict(&options, &model, out).map(Exit::failed),
         Some(Command::Export(options)) => export(&options, &model).map(Exit::failed),
-        Some(Command::Geotag(options)) => geotag(&options, out).map(|()| Exit::Ok),
+        Some(Command::Geotag(options)) => geotag(&options, &model, out).map(Exit::failed),
         Some(Command::Eval(options)) => run_eval(&options, &model, out),
         Some(Command::Match(options)) => match_photo(&options, &model, out).map(Exit::failed),
         Some(Command::MatchEval(options)) => run_match_eval(&options, &model, out),

@@ -34,6 +34,8 @@ pub enum SidecarError {
     Unreadable { path: PathBuf, message: String },
     #[error("{path}: has no rdf:Description to add the position to; left as it is")]
     NoDescription { path: PathBuf },
+    #[error("{path}: its sidecar would be the photo itself; left as it is")]
+    IsThePhoto { path: PathBuf },
     #[error(transparent)]
     Output(#[from] crate::files::OutputError),
 }
@@ -154,6 +156,9 @@ pub fn write_position(
     replace_gps: bool,
 ) -> Result<Written, SidecarError> {
     let path = sidecar_path(photo, naming);
+    if path == photo {
+        return Err(SidecarError::IsThePhoto { path });
+    }
     let fields = Fields {
         lat: xmp_coordinate(at.lat_deg, 'N', 'S'),
         lon: xmp_coordinate(at.lon_deg, 'E', 'W'),
@@ -407,6 +412,35 @@ mod tests {
         }
         let _ = std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o755));
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_photo_named_like_its_own_sidecar_is_never_written() {
+        let dir = std::env::temp_dir().join(format!("geolens-xmp-self-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let photo = dir.join("photo.xmp");
+        std::fs::write(&photo, b"II*\0 a TIFF photo").expect("photo");
+        let err = write_position(
+            &photo,
+            SidecarNaming::ReplaceExtension,
+            kyoto(),
+            "test",
+            true,
+        )
+        .expect_err("refused");
+        assert!(matches!(err, SidecarError::IsThePhoto { .. }), "{err}");
+        assert_eq!(std::fs::read(&photo).expect("read"), b"II*\0 a TIFF photo");
+        // The other naming is a different file, and is written.
+        let written = write_position(
+            &photo,
+            SidecarNaming::AppendExtension,
+            kyoto(),
+            "test",
+            false,
+        )
+        .expect("written");
+        assert_eq!(written, Written::Created(dir.join("photo.xmp.xmp")));
+        std::fs::remove_dir_all(&dir).ok();
     }
 
     #[test]

@@ -171,8 +171,9 @@ fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
     files
 }
 
+/// `geotag` with no model installed (an empty data folder): the metadata's clues only.
 fn geotag(lib: &Library, extra: &[&str]) -> Value {
-    let out = common::geolens()
+    let out = common::geolens_isolated()
         .arg("geotag")
         .arg(&lib.dir)
         .arg("--track")
@@ -298,4 +299,84 @@ fn a_bad_track_or_clock_offset_is_one_line_and_a_non_zero_exit() {
             "{err}"
         );
     }
+}
+
+/// exiftool's reading of a sidecar (`-n`: signed decimal degrees), or `None` with the reason
+/// printed where exiftool is missing (CI installs it: there it must exist).
+fn exiftool_position(path: &Path) -> Option<(f64, f64)> {
+    let out = match std::process::Command::new("exiftool")
+        .args(["-j", "-n", "-GPSLatitude", "-GPSLongitude"])
+        .arg(path)
+        .output()
+    {
+        Ok(out) => out,
+        Err(e) => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "exiftool is installed by tools/system-deps.sh test: {e}"
+            );
+            println!("skipped the exiftool checks: exiftool not found ({e})");
+            return None;
+        }
+    };
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("exiftool json");
+    Some((
+        doc[0]["GPSLatitude"]
+            .as_f64()
+            .expect("exiftool reads the latitude"),
+        doc[0]["GPSLongitude"]
+            .as_f64()
+            .expect("exiftool reads the longitude"),
+    ))
+}
+
+#[test]
+fn write_xmp_keeps_only_the_sources_asked_for_and_the_next_run_reads_them_back() {
+    let lib = library("geotag-write-xmp");
+    let photos_only = |dir: &Path| -> Vec<(String, Vec<u8>)> {
+        snapshot(dir)
+            .into_iter()
+            .filter(|(name, _)| name.ends_with(".jpg"))
+            .collect()
+    };
+    let before = photos_only(&lib.dir);
+    let offset = ["--clock-offset", "Canon EOS R6=+01:00:20"];
+    let first = geotag(
+        &lib,
+        &[&offset[..], &["--write-xmp", "--sources", "track"]].concat(),
+    );
+    assert_eq!(first["stats"]["written"], 2, "{}", first["stats"]);
+    for (file, minute) in &lib.camera_photos {
+        let sidecar = lib.dir.join(file.replace(".jpg", ".xmp"));
+        assert_eq!(sidecar.exists(), *minute >= 45, "{}", sidecar.display());
+        if *minute < 45 {
+            continue;
+        }
+        let text = std::fs::read_to_string(&sidecar).expect("sidecar");
+        assert!(
+            text.contains("geolens:LocationSource") && text.contains("track"),
+            "{text}"
+        );
+        if let Some(at) = exiftool_position(&sidecar) {
+            let off_m = distance_m(at, route(f64::from(*minute)));
+            assert!(
+                off_m < 150.0,
+                "{file}: exiftool reads {at:?}, {off_m:.0} m off"
+            );
+        }
+    }
+    // The next run reads them as the photos' positions, and proposes the rest from time.
+    let second = geotag(&lib, &[&offset[..], &["--write-xmp"]].concat());
+    assert_eq!(second["stats"]["with_position"], 8, "{}", second["stats"]);
+    assert_eq!(photo(&second, "IMG_50.jpg")["position"]["from"], "sidecar");
+    assert_eq!(second["stats"]["proposed"], 3);
+    assert_eq!(second["stats"]["written"], 3);
+    let third = geotag(&lib, &offset);
+    assert_eq!(third["stats"]["with_position"], 11, "{}", third["stats"]);
+    assert_eq!(third["stats"]["proposed"], 0);
+    assert_eq!(
+        photos_only(&lib.dir),
+        before,
+        "the photos' bytes never change"
+    );
 }

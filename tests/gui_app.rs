@@ -1023,3 +1023,101 @@ fn a_folder_of_own_photos_becomes_a_deck_in_the_background_and_stays_untouched()
         );
     }
 }
+
+#[test]
+fn a_folder_read_as_a_library_has_its_proposals_applied_and_the_apply_undone() {
+    use geolens::testing::{TestExif, dms, jpeg_with_exif, test_exif};
+    let dir = common::scratch_dir("gui_geotag");
+    let folder = dir.join("Library");
+    std::fs::create_dir_all(&folder).expect("mkdir");
+    let rocket = std::fs::read(common::fixture("photos/rocket.jpg")).expect("read");
+    // A phone with GPS at 11:00 and 11:20 (Paris time, due east), a camera without GPS at
+    // 11:05 and 11:15: both write their zone, so the times compare.
+    let shot = |make: &str, model: &str, gps: Option<(f64, f64)>, time: &str| {
+        let exif = test_exif(&TestExif {
+            make,
+            model,
+            gps: gps.map(|(lat, lon)| (dms(lat, b'N', b'S'), dms(lon, b'E', b'W'))),
+            taken_at: time,
+            utc_offset: Some("+02:00"),
+        });
+        jpeg_with_exif(&rocket, &exif)
+    };
+    let files = [
+        (
+            "PXL_1.jpg",
+            shot(
+                "Google",
+                "Pixel 8",
+                Some((48.85, 2.30)),
+                "2024:04:01 11:00:00",
+            ),
+        ),
+        (
+            "PXL_2.jpg",
+            shot(
+                "Google",
+                "Pixel 8",
+                Some((48.85, 2.32)),
+                "2024:04:01 11:20:00",
+            ),
+        ),
+        (
+            "IMG_1.jpg",
+            shot("Canon", "Canon EOS R6", None, "2024:04:01 11:05:00"),
+        ),
+        (
+            "IMG_2.jpg",
+            shot("Canon", "Canon EOS R6", None, "2024:04:01 11:15:00"),
+        ),
+    ];
+    for (name, bytes) in &files {
+        std::fs::write(folder.join(name), bytes).expect("write");
+    }
+    let mut h = harness(LaunchOptions {
+        mode: Some(Mode::Library),
+        ..first_run_options(&dir)
+    });
+    h.get_by_label("Open a folder as a library…");
+    h.state_mut().open_library(folder.clone());
+    step_until(&mut h, "the library", |app| !app.library().busy());
+    let found = h.state().library().found().expect("read");
+    assert_eq!(found.items.len(), 2);
+    assert!(
+        found
+            .items
+            .iter()
+            .all(|i| i.selected && i.proposal.source.name() == "time")
+    );
+    h.get_by_label_contains("4 photos, 2 with a position, 2 proposed, 0 left without");
+    h.get_by_label_contains("IMG_1.jpg");
+
+    // Deselect one, apply the other.
+    h.state_mut().library_mut().set_selected(1, false);
+    h.step();
+    h.get_by_label("Apply (1)").click();
+    h.run_steps(2);
+    let written = folder.join("IMG_1.xmp");
+    let text = std::fs::read_to_string(&written).expect("the sidecar is written");
+    assert!(
+        text.contains("exif:GPSLatitude") && text.contains("library: time"),
+        "{text}"
+    );
+    assert!(
+        !folder.join("IMG_2.xmp").exists(),
+        "deselected: not written"
+    );
+    h.get_by_label_contains("Kept 1 position(s)");
+
+    h.get_by_label("Undo apply").click();
+    h.run_steps(2);
+    assert!(!written.exists(), "the apply is undone");
+    h.get_by_label_contains("Undone: 1 sidecar(s)");
+    for (name, bytes) in &files {
+        assert_eq!(
+            &std::fs::read(folder.join(name)).expect("read"),
+            bytes,
+            "{name} untouched"
+        );
+    }
+}

@@ -47,7 +47,9 @@ impl GeolensApp {
             DialogPurpose::Photos => self.state.last_folder.clone(),
             DialogPurpose::ModelFolder => self.state.model_dir.clone(),
             DialogPurpose::AerialFolder => self.state.aerial_folder.clone(),
-            DialogPurpose::DeckFolder => self.state.last_folder.clone(),
+            DialogPurpose::DeckFolder
+            | DialogPurpose::LibraryFolder
+            | DialogPurpose::LibraryTrack => self.state.last_folder.clone(),
         };
         let spawned = std::thread::Builder::new()
             .name("geolens-dialog".into())
@@ -105,6 +107,16 @@ impl GeolensApp {
                     self.game.scan_folder(dir);
                 }
             }
+            DialogPurpose::LibraryFolder => {
+                if let Some(dir) = paths.into_iter().next() {
+                    self.open_library(dir);
+                }
+            }
+            DialogPurpose::LibraryTrack => {
+                for track in paths {
+                    self.library.add_track(&self.worker, track);
+                }
+            }
         }
         Vec::new()
     }
@@ -137,9 +149,14 @@ fn pick(purpose: DialogPurpose, start: Option<PathBuf>) -> Vec<PathBuf> {
             .add_filter("Photos", &crate::photo::PHOTO_EXTENSIONS)
             .pick_files()
             .unwrap_or_default(),
-        DialogPurpose::ModelFolder | DialogPurpose::AerialFolder | DialogPurpose::DeckFolder => {
-            dialog.pick_folder().into_iter().collect()
-        }
+        DialogPurpose::LibraryTrack => dialog
+            .add_filter("Tracks", &["gpx", "kml", "geojson", "json"])
+            .pick_files()
+            .unwrap_or_default(),
+        DialogPurpose::ModelFolder
+        | DialogPurpose::AerialFolder
+        | DialogPurpose::DeckFolder
+        | DialogPurpose::LibraryFolder => dialog.pick_folder().into_iter().collect(),
     }
 }
 

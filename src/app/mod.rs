@@ -1,5 +1,5 @@
 //! The desktop app: an eframe [`App`](eframe::App) over the map with one view per screen, the
-//! explorer (`explore/`) and the guessing game (`game/`). `GeolensApp` keeps what the screens
+//! explorer (`explore/`), the guessing game (`game/`) and the library (`library/`). `GeolensApp` keeps what the screens
 //! share (settings, the photo queue, the model worker, the map and its heatmap) and routes each
 //! frame to the active view. It holds no model or geometry code: photos go to the background
 //! [`Worker`], and heatmaps, markers and results come from the library.
@@ -10,6 +10,7 @@ mod dialog;
 pub mod explore;
 mod first_run;
 pub mod game;
+pub mod library;
 mod panels;
 pub mod photos;
 mod shared;
@@ -81,6 +82,9 @@ pub struct LaunchOptions {
     pub aerial_folder: Option<PathBuf>,
     /// Where fetched datasets (game decks) are looked for (`None`: the user data folder's).
     pub datasets_dir: Option<PathBuf>,
+    /// A folder to open as a library at start, and the tracks to read with it.
+    pub library: Option<PathBuf>,
+    pub library_tracks: Vec<PathBuf>,
 }
 
 impl Default for LaunchOptions {
@@ -101,6 +105,8 @@ impl Default for LaunchOptions {
             game_history: None,
             aerial_folder: None,
             datasets_dir: None,
+            library: None,
+            library_tracks: Vec::new(),
         }
     }
 }
@@ -115,6 +121,10 @@ pub(super) enum DialogPurpose {
     AerialFolder,
     /// A folder of the player's photos, for a game deck.
     DeckFolder,
+    /// A folder to read as a library.
+    LibraryFolder,
+    /// Tracks (GPX, KML, GeoJSON) for the library.
+    LibraryTrack,
 }
 
 /// Which numbers the heatmap shows.
@@ -163,6 +173,8 @@ pub struct GeolensApp {
     map_rect: Option<egui::Rect>,
     /// The explorer's own state (the screen with photos, the heatmap and the answers).
     explore: explore::ExploreView,
+    /// The library screen's own state.
+    library: library::LibraryView,
 }
 
 /// What the best-guess pin means, and why it can sit outside the #1 place.
@@ -236,6 +248,7 @@ impl GeolensApp {
             show_help: false,
             first_run_dismissed: false,
             explore: explore::ExploreView::default(),
+            library: library::LibraryView::default(),
             // `--ephemeral` neither reads nor writes the game history, unless one is named.
             game: game::GameView::new(
                 options.game_history.or_else(|| {
@@ -257,6 +270,12 @@ impl GeolensApp {
         app.photos.set_clock_prior(app.state.clock_prior);
         if !options.photos.is_empty() {
             app.open_photos(options.photos.into_iter().map(PhotoSource::File).collect());
+        }
+        for track in options.library_tracks {
+            app.library.add_track(&app.worker, track);
+        }
+        if let Some(folder) = options.library {
+            app.open_library(folder);
         }
         Ok(app)
     }
@@ -350,6 +369,21 @@ impl GeolensApp {
         self.explore.aerial.as_ref()
     }
 
+    /// Reads `folder` as a library on the library screen.
+    pub fn open_library(&mut self, folder: PathBuf) {
+        self.state.mode = Mode::Library;
+        self.state.last_folder = Some(folder.clone());
+        self.library.open(&self.worker, folder);
+    }
+
+    pub fn library(&self) -> &library::LibraryView {
+        &self.library
+    }
+
+    pub fn library_mut(&mut self) -> &mut library::LibraryView {
+        &mut self.library
+    }
+
     pub fn game_mut(&mut self) -> &mut game::GameView {
         &mut self.game
     }
@@ -368,6 +402,10 @@ impl GeolensApp {
             }
             if self.game.handles(&event) {
                 self.game.apply(&event);
+                continue;
+            }
+            if self.library.handles(&event) {
+                self.library.apply_event(&event);
                 continue;
             }
             match &event {
@@ -450,6 +488,9 @@ impl GeolensApp {
                 .revealed_photo()
                 .filter(|id| self.game.prediction(*id).is_some())
                 .map(HeatmapKey::Photo);
+        }
+        if self.state.mode == Mode::Library {
+            return None;
         }
         Some(match self.photos.selected() {
             Some(p) if p.prediction().is_some() => HeatmapKey::Photo(p.id),
@@ -540,7 +581,15 @@ impl GeolensApp {
                 explore.explore_markers(&shared)
             }
             Mode::Game => self.game.markers(),
+            Mode::Library => (Vec::new(), Vec::new()),
         };
+        let (library_pins, library_shown, library_dots, library_tracks) =
+            if self.state.mode == Mode::Library {
+                self.library.map_layers(&self.state.library_filter)
+            } else {
+                Default::default()
+            };
+        let mut pin_input = crate::map::library_layer::PinInput::default();
         let outlines = match (&self.explore.aerial, self.state.mode) {
             (Some(view), Mode::Explore) if Some(view.photo) == self.photos.selected_id() => {
                 view.outlines()
@@ -586,6 +635,14 @@ impl GeolensApp {
         if self.state.show_labels {
             map = map.with_plugin(crate::map::labels::LabelsPlugin);
         }
+        if self.state.mode == Mode::Library {
+            map = map.with_plugin(crate::map::library_layer::LibraryPlugin {
+                pins: &library_pins,
+                dots: &library_dots,
+                tracks: &library_tracks,
+                input: &mut pin_input,
+            });
+        }
         map = map.with_plugin(MarkersPlugin {
             pins: &pins,
             lines: &lines,
@@ -595,6 +652,7 @@ impl GeolensApp {
             hovered_hint: &mut hovered_hint,
         });
         let response = ui.add(map);
+        self.library.pin_input(pin_input, &library_shown);
         let map_rect = response.rect;
         self.map_rect = Some(map_rect);
         self.keep_world_filling_view(map_rect);
@@ -610,6 +668,7 @@ impl GeolensApp {
                     let (explore, mut shared) = self.split();
                     explore.set_location(&mut shared, at, "set by hand on the map".into());
                 }
+                Mode::Library => {}
             }
         }
         if let Some(hint) = hovered_hint {
@@ -638,7 +697,8 @@ impl GeolensApp {
         let settled = !self.photos.busy()
             && !matches!(self.model.state, ModelState::Loading(_))
             && self.worker.queue_is_empty()
-            && self.game.settled();
+            && self.game.settled()
+            && !self.library.busy();
         if let Some(job) = &mut self.screenshot {
             if settled {
                 job.step(&ctx, map_rect, &self.state);
@@ -700,6 +760,25 @@ impl eframe::App for GeolensApp {
                     .default_size(360.0)
                     .show(ui, |ui| self.game_panel_ui(ui));
             }
+            Mode::Library => {
+                egui::Panel::left("library_panel")
+                    .resizable(true)
+                    .default_size(420.0)
+                    .show(ui, |ui| {
+                        self.library.panel_ui(
+                            ui,
+                            &self.worker,
+                            &mut self.state.library_filter,
+                            self.state.sidecar_naming,
+                        )
+                    });
+                if std::mem::take(&mut self.library.wants_folder_dialog) {
+                    self.open_dialog(DialogPurpose::LibraryFolder);
+                }
+                if std::mem::take(&mut self.library.wants_track_dialog) {
+                    self.open_dialog(DialogPurpose::LibraryTrack);
+                }
+            }
         }
         if let Some(bench) = &mut self.frame_bench {
             if let Some(report) = bench.step(&mut self.state.map_memory) {
@@ -714,6 +793,7 @@ impl eframe::App for GeolensApp {
         if self.photos.busy()
             || self.model.fetch.is_some()
             || self.explore.aerial.as_ref().is_some_and(|a| a.busy())
+            || self.library.busy()
         {
             ctx.request_repaint_after(std::time::Duration::from_millis(100));
         }

@@ -32,6 +32,8 @@ impl GeolensApp {
             ui.separator();
             ui.selectable_value(&mut self.state.mode, Mode::Explore, "Explore");
             ui.selectable_value(&mut self.state.mode, Mode::Game, "Game");
+            ui.selectable_value(&mut self.state.mode, Mode::Library, "Library")
+                .on_hover_text("Where a folder's photos without a position were taken");
             ui.separator();
             if ui
                 .button("Open photos…")

@@ -318,7 +318,9 @@ impl PhotoQueue {
             | Event::AerialStarted { .. }
             | Event::AerialTile { .. }
             | Event::AerialRanked { .. }
-            | Event::AerialFailed { .. } => None,
+            | Event::AerialFailed { .. }
+            | Event::LibraryProgress { .. }
+            | Event::LibraryDone { .. } => None,
         }
     }
 }

@@ -51,6 +51,8 @@ pub enum Mode {
     Explore,
     /// The guessing game.
     Game,
+    /// A folder of photos read as a library: positions proposed for those without.
+    Library,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -86,6 +88,8 @@ pub struct AppState {
     /// Patches per side of the spatial-support map.
     pub occlusion_grid: usize,
     pub mode: Mode,
+    /// Which proposals the library screen shows.
+    pub library_filter: crate::app::library::LibraryFilter,
     /// Seconds per game round (0: no timer).
     pub game_timer_s: u32,
     pub game_rounds: usize,
@@ -138,6 +142,7 @@ impl Default for AppState {
             show_truth: true,
             occlusion_grid: 6,
             mode: Mode::Explore,
+            library_filter: Default::default(),
             game_timer_s: 0,
             game_rounds: 5,
             aerial_folder: None,

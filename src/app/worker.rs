@@ -100,6 +100,8 @@ pub enum WorkerError {
     TowersPanicked,
     #[error("could not start a thread to {0}")]
     Thread(&'static str),
+    #[error(transparent)]
+    Library(Arc<crate::library::LibraryError>),
 }
 
 macro_rules! worker_error_from {
@@ -112,7 +114,7 @@ macro_rules! worker_error_from {
     )*};
 }
 worker_error_from!(PhotoError => Photo, ModelError => Model, LoadError => Load,
-    FetchError => Fetch, AerialError => Aerial);
+    FetchError => Fetch, AerialError => Aerial, crate::library::LibraryError => Library);
 
 /// What the worker is asked to do. [`Worker::send`] decodes photos and forgets them at once;
 /// every other request waits in order for the model thread.
@@ -144,6 +146,15 @@ pub enum Request {
     },
     /// Forget a photo: drop its pixels, and skip it if it is still waiting.
     Forget { id: PhotoId },
+    /// Read a folder as a library and propose a position for each photo without one (the
+    /// pictures' clues too where the model is loaded). `request` identifies the run in the
+    /// events; `cancel` stops its embeddings.
+    Library {
+        request: u64,
+        folder: PathBuf,
+        tracks: Vec<PathBuf>,
+        cancel: Arc<AtomicBool>,
+    },
     /// Load the model again (after a fetch, or with new settings).
     Reload(ModelConfig),
     /// Download CLIP's tower, then reload.
@@ -225,6 +236,17 @@ pub enum Event {
     AerialFailed {
         request: u64,
         error: WorkerError,
+    },
+    /// A library run's progress: photos read (`embedding` false), then embeddings done.
+    LibraryProgress {
+        request: u64,
+        done: usize,
+        total: usize,
+        embedding: bool,
+    },
+    LibraryDone {
+        request: u64,
+        answer: Box<Result<crate::library::LibraryAnswer, WorkerError>>,
     },
 }
 
@@ -448,6 +470,36 @@ fn model_thread(shared: &Arc<Shared>, events: &Sender<Event>, wake: &Arc<dyn Fn(
                     shared.enqueue([Request::Reload(c)]);
                 }
             }
+            Request::Library {
+                request,
+                folder,
+                tracks,
+                cancel,
+            } => {
+                let cache_dir = config.as_ref().and_then(ModelConfig::embedding_cache_dir);
+                let answer = geotag_folder(
+                    predictor.as_ref().map(|p| (p, cache_dir)),
+                    request,
+                    &folder,
+                    &tracks,
+                    &cancel,
+                    &send,
+                );
+                let answer = answer.map(|mut a| {
+                    if predictor.is_none() {
+                        a.notes.push(
+                            "The model is not loaded: only the photos' own clues were used (no \
+                             look-alikes, no GeoCLIP guesses)."
+                                .into(),
+                        );
+                    }
+                    a
+                });
+                send(Event::LibraryDone {
+                    request,
+                    answer: Box::new(answer),
+                });
+            }
             // Decoding and forgetting happen in `Worker::send`, never on this thread.
             Request::Photo { .. } | Request::Forget { .. } => {}
             Request::Predict { id } => {
@@ -545,6 +597,54 @@ fn model_thread(shared: &Arc<Shared>, events: &Sender<Event>, wake: &Arc<dyn Fn(
             }
         }
     }
+}
+
+/// A library run on the model thread: the folder's photos, their metadata, then the clues.
+fn geotag_folder(
+    predictor: Option<(&Predictor, Option<PathBuf>)>,
+    request: u64,
+    folder: &std::path::Path,
+    tracks: &[PathBuf],
+    cancel: &AtomicBool,
+    send: &dyn Fn(Event),
+) -> Result<crate::library::LibraryAnswer, WorkerError> {
+    use crate::library::{
+        LookalikeSettings, PictureClues, ProposeSettings, geotag_library, read_track, scan,
+    };
+    let tracks = tracks
+        .iter()
+        .map(|t| read_track(t))
+        .collect::<Result<Vec<_>, _>>()?;
+    let paths = crate::photo::walk::photos_in(folder)
+        .map_err(|(path, source)| crate::library::LibraryError::Io { path, source })?;
+    send(Event::LibraryProgress {
+        request,
+        done: 0,
+        total: paths.len(),
+        embedding: false,
+    });
+    let photos = scan(&paths);
+    let pictures = predictor.map(|(predictor, cache_dir)| PictureClues {
+        predictor,
+        cache_dir,
+        lookalikes: LookalikeSettings::default(),
+    });
+    Ok(geotag_library(
+        photos,
+        &[],
+        &tracks,
+        &ProposeSettings::default(),
+        pictures,
+        |done, total| {
+            send(Event::LibraryProgress {
+                request,
+                done,
+                total,
+                embedding: true,
+            });
+            !cancel.load(Ordering::SeqCst)
+        },
+    ))
 }
 
 /// Opens the tile source, works out the candidates, and fetches the tiles on a thread of their

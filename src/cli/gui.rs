@@ -16,6 +16,13 @@ pub struct GuiArgs {
     /// Start in the guessing game.
     #[arg(long)]
     pub game: bool,
+    /// Open this folder as a library (the library screen: positions proposed for its photos
+    /// without one).
+    #[arg(long, value_name = "DIR", conflicts_with = "game")]
+    pub library: Option<PathBuf>,
+    /// With --library: a track recorded over the day (GPX, KML or GeoJSON; repeatable).
+    #[arg(long = "track", value_name = "FILE", requires = "library")]
+    pub tracks: Vec<PathBuf>,
     /// Show these cell scores (CSV `token,probability`) instead of the sample heatmap.
     #[arg(long, value_name = "CSV")]
     pub heatmap: Option<PathBuf>,
@@ -71,6 +78,14 @@ pub fn launch(args: GuiArgs, model: Option<ModelConfig>) -> Result<(), CliError>
     if let Some(missing) = args.photos.iter().find(|p| !p.exists()) {
         return Err(usage(&format!("{}: no such file", missing.display())));
     }
+    if let Some(dir) = &args.library
+        && !dir.is_dir()
+    {
+        return Err(usage(&format!(
+            "--library {}: no such folder",
+            dir.display()
+        )));
+    }
     if let Some(dir) = &args.aerial_tiles
         && !dir.is_dir()
     {
@@ -95,6 +110,8 @@ pub fn launch(args: GuiArgs, model: Option<ModelConfig>) -> Result<(), CliError>
         game_history: None,
         aerial_folder: args.aerial_tiles,
         datasets_dir: None,
+        library: args.library,
+        library_tracks: args.tracks,
     })?;
     Ok(())
 }

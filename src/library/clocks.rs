@@ -19,6 +19,9 @@ pub enum ClockFoundBy {
     Given,
     /// The camera writes `OffsetTimeOriginal`: its clock keeps local time (offset 0).
     OffsetTag,
+    /// The median time difference of the agreeing look-alike pairs with photos of the
+    /// library's other cameras whose clocks are known.
+    Lookalikes,
     /// Nothing says: taken as 0.
     None,
 }
@@ -30,7 +33,7 @@ pub struct CameraClock {
     /// Seconds the camera's clock runs ahead of local time.
     pub clock_offset_s: i64,
     pub found_by: ClockFoundBy,
-    /// Look-alike pairs that support the offset (none yet: look-alikes are not compared).
+    /// Look-alike pairs that support the offset (0 unless found by look-alikes).
     pub pairs: usize,
     /// The camera's photos in the library.
     pub photos: usize,
@@ -117,6 +120,21 @@ impl Clocks {
             .collect();
         zones.sort_unstable();
         Self { cameras, zones }
+    }
+
+    /// Whether the clock of `camera` is known (given, local, or found from look-alikes).
+    pub fn is_known(&self, camera: &str) -> bool {
+        self.camera(camera)
+            .is_some_and(|c| c.found_by != ClockFoundBy::None)
+    }
+
+    /// Sets the offset of `camera` as found from `pairs` agreeing look-alike pairs.
+    pub fn found_from_lookalikes(&mut self, camera: &str, clock_offset_s: i64, pairs: usize) {
+        if let Some(c) = self.cameras.iter_mut().find(|c| c.camera == camera) {
+            c.clock_offset_s = clock_offset_s;
+            c.found_by = ClockFoundBy::Lookalikes;
+            c.pairs = pairs;
+        }
     }
 
     /// The clock of `camera`, if the library has it.

@@ -18,6 +18,10 @@ pub enum ProposalSource {
     Track,
     /// Between the library's geotagged photos taken just before and after.
     Time,
+    /// The position of a geotagged photo that is nearly the same picture.
+    Lookalike,
+    /// GeoCLIP's answer from the picture alone, with its 90 % credible radius.
+    Model,
 }
 
 impl ProposalSource {
@@ -25,6 +29,8 @@ impl ProposalSource {
         match self {
             Self::Track => "track",
             Self::Time => "time",
+            Self::Lookalike => "lookalike",
+            Self::Model => "model",
         }
     }
 }
@@ -42,6 +48,10 @@ pub struct Proposal {
     pub evidence: String,
     /// Disagreements worth a look ("the photos taken before and after put it 2.3 km away").
     pub flags: Vec<String>,
+    /// For the model's proposals: the probability of its most likely place (what
+    /// `--min-confidence` compares).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub probability: Option<f64>,
 }
 
 impl Proposal {
@@ -127,7 +137,7 @@ pub fn propose(
                     if apart_m > track.radius_m + time.radius_m {
                         track.flags.push(format!(
                             "the photos taken before and after put it {} away",
-                            metres(apart_m)
+                            metres_text(apart_m)
                         ));
                     }
                     Some(track)
@@ -167,7 +177,7 @@ fn from_track(points: &[(TrackPoint, &str)], utc_s: i64, s: &ProposeSettings) ->
                     "on {name} between {} and {}, {} apart",
                     clock(p0.utc_s),
                     clock(p1.utc_s),
-                    metres(apart_m)
+                    metres_text(apart_m)
                 ),
             )
         });
@@ -214,7 +224,7 @@ fn from_neighbours(fixes: &[Fix], utc_s: i64, s: &ProposeSettings) -> Option<Pro
                     clock(f0.utc_s),
                     f1.name,
                     clock(f1.utc_s),
-                    metres(apart_m)
+                    metres_text(apart_m)
                 ),
             ));
         }
@@ -239,7 +249,12 @@ fn from_neighbours(fixes: &[Fix], utc_s: i64, s: &ProposeSettings) -> Option<Pro
     })
 }
 
-fn proposal(at: LatLonDeg, radius_m: f64, source: ProposalSource, evidence: String) -> Proposal {
+pub(super) fn proposal(
+    at: LatLonDeg,
+    radius_m: f64,
+    source: ProposalSource,
+    evidence: String,
+) -> Proposal {
     Proposal {
         lat_deg: at.lat_deg,
         lon_deg: at.lon_deg,
@@ -247,6 +262,7 @@ fn proposal(at: LatLonDeg, radius_m: f64, source: ProposalSource, evidence: Stri
         source,
         evidence,
         flags: Vec::new(),
+        probability: None,
     }
 }
 
@@ -263,11 +279,12 @@ fn between(a: LatLonDeg, b: LatLonDeg, t0: i64, t1: i64, t: i64) -> LatLonDeg {
     }
 }
 
-fn distance_m(a: LatLonDeg, b: LatLonDeg) -> f64 {
+pub(super) fn distance_m(a: LatLonDeg, b: LatLonDeg) -> f64 {
     haversine_km(a.lat_deg, a.lon_deg, b.lat_deg, b.lon_deg) * 1000.0
 }
 
-fn metres(m: f64) -> String {
+/// "180 m", "2.3 km".
+pub(super) fn metres_text(m: f64) -> String {
     if m < 1000.0 {
         format!("{m:.0} m")
     } else {

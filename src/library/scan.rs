@@ -11,9 +11,10 @@ use crate::photo::exif::{PhotoFacts, read_facts_from_bytes};
 use crate::predict::clock::parse_utc_offset;
 use crate::sidecar::{embedded_xmp, sidecar_position, xmp_position};
 
-/// How much of a photo is read for its metadata: JPEG keeps EXIF and XMP in its first
-/// segments (64 KB each at most); other formats (HEIC, TIFF) may keep them further in.
-const JPEG_METADATA_BYTES: u64 = 1 << 20;
+/// How much of a photo is read for its metadata: JPEG keeps EXIF and XMP in its segments before
+/// the picture data (64 KB each at most), read up to there and never past this; other formats
+/// (HEIC, TIFF) may keep them further in.
+const JPEG_METADATA_BYTES: usize = 1 << 20;
 const OTHER_METADATA_BYTES: u64 = 64 << 20;
 
 /// Where a photo's own position was found.
@@ -81,7 +82,8 @@ fn read_photo(path: &Path) -> LibraryPhoto {
     }
 }
 
-/// The bytes metadata is read from: the head of a JPEG, at most 64 MiB of any other photo.
+/// The bytes metadata is read from: a JPEG's segments before its picture data, at most 64 MiB
+/// of any other photo.
 fn metadata_bytes(path: &Path) -> std::io::Result<Vec<u8>> {
     let file = crate::files::open_regular(path)?;
     let mut head = [0u8; 2];
@@ -90,9 +92,82 @@ fn metadata_bytes(path: &Path) -> std::io::Result<Vec<u8>> {
     reader.read_exact(&mut head)?;
     bytes.extend_from_slice(&head);
     if head == [0xFF, 0xD8] {
-        reader.take(JPEG_METADATA_BYTES).read_to_end(&mut bytes)?;
+        jpeg_segments(&mut reader, &mut bytes);
     } else {
         reader.take(OTHER_METADATA_BYTES).read_to_end(&mut bytes)?;
     }
     Ok(bytes)
+}
+
+/// Appends a JPEG's segments, one at a time, up to its first scan (where the picture data
+/// starts) or [`JPEG_METADATA_BYTES`]; a cut or malformed file ends it where it goes wrong.
+fn jpeg_segments(reader: &mut impl Read, bytes: &mut Vec<u8>) {
+    const START_OF_SCAN: u8 = 0xDA;
+    const END_OF_IMAGE: u8 = 0xD9;
+    loop {
+        let mut marker = [0u8; 4];
+        if reader.read_exact(&mut marker).is_err() {
+            return;
+        }
+        bytes.extend_from_slice(&marker);
+        if marker[0] != 0xFF || matches!(marker[1], START_OF_SCAN | END_OF_IMAGE) {
+            return;
+        }
+        let length = usize::from(u16::from_be_bytes([marker[2], marker[3]]));
+        let start = bytes.len();
+        if length < 2 || start + length - 2 > JPEG_METADATA_BYTES {
+            return;
+        }
+        bytes.resize(start + length - 2, 0);
+        if reader.read_exact(&mut bytes[start..]).is_err() {
+            bytes.truncate(start);
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{TestExif, dms, jpeg_with_exif, test_exif};
+
+    #[test]
+    fn a_jpeg_is_read_up_to_its_picture_data_only() {
+        let fixture =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/photos/rocket.jpg");
+        let jpeg = std::fs::read(fixture).expect("fixture");
+        let exif = test_exif(&TestExif {
+            make: "Canon",
+            model: "Canon EOS R6",
+            gps: Some((dms(48.85, b'N', b'S'), dms(2.3, b'E', b'W'))),
+            taken_at: "2024:04:01 11:05:00",
+            utc_offset: Some("+02:00"),
+        });
+        let photo = jpeg_with_exif(&jpeg, &exif);
+        let dir = std::env::temp_dir().join(format!("geolens-scan-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("IMG_1.jpg");
+        std::fs::write(&path, &photo).expect("write");
+
+        let head = metadata_bytes(&path).expect("read");
+        assert!(
+            head.len() < photo.len() / 4,
+            "{} of {}",
+            head.len(),
+            photo.len()
+        );
+        assert_eq!(head, photo[..head.len()], "the file's own bytes, in order");
+        assert_eq!(&head[head.len() - 4..head.len() - 2], &[0xFF, 0xDA]);
+        let read = read_photo(&path);
+        assert_eq!(read.camera.as_deref(), Some("Canon EOS R6"));
+        assert_eq!(read.utc_offset_min, Some(120));
+        let (at, from) = read.position.expect("position");
+        assert_eq!(from, PositionFrom::Exif);
+        assert!((at.lat_deg - 48.85).abs() < 1e-4 && (at.lon_deg - 2.3).abs() < 1e-4);
+
+        // Cut inside a segment: what was read before it, no error.
+        std::fs::write(&path, &photo[..30]).expect("write");
+        assert_eq!(metadata_bytes(&path).expect("read"), photo[..6]);
+        std::fs::remove_dir_all(&dir).ok();
+    }
 }

@@ -45,6 +45,15 @@ impl ModelConfig {
         set_cpu_threads(self.threads.map(usize::from))
     }
 
+    /// Where the CLIP embeddings of a library's photos are kept between runs: beside the
+    /// gallery cache (the user cache's `library-embeddings`).
+    pub fn embedding_cache_dir(&self) -> Option<PathBuf> {
+        match &self.gallery_cache {
+            Some(gallery) => gallery.parent().map(|p| p.join("library-embeddings")),
+            None => crate::paths::user_cache_dir().map(|d| d.join("library-embeddings")),
+        }
+    }
+
     /// Where this configuration's model files are.
     pub fn dirs(&self) -> Result<ModelDirs, ModelError> {
         let mut dirs = ModelDirs::new(self.model_dir.as_deref())?;

@@ -79,6 +79,36 @@ impl Prediction {
             .collect()
     }
 
+    /// The radius around `centre` (km) within which the gallery points hold `mass` of the
+    /// probability: a credible circle, as wide as the answer is unsure.
+    pub fn radius_holding_km(&self, centre: LatLonDeg, mass: f64) -> f64 {
+        let mut by_distance: Vec<(f64, f32)> = self
+            .index
+            .points
+            .iter()
+            .zip(&self.point_probabilities)
+            .filter(|(_, p)| **p > 0.0)
+            .map(|(at, p)| {
+                let km = crate::geo::distance::haversine_km(
+                    centre.lat_deg,
+                    centre.lon_deg,
+                    at.lat_deg,
+                    at.lon_deg,
+                );
+                (km, *p)
+            })
+            .collect();
+        by_distance.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let mut held = 0.0;
+        for (km, p) in &by_distance {
+            held += f64::from(*p);
+            if held >= mass - 1e-9 {
+                return *km;
+            }
+        }
+        by_distance.last().map_or(0.0, |(km, _)| *km)
+    }
+
     /// The model's single answer: its most likely gallery point (GeoCLIP's top-1 guess).
     pub fn best_guess(&self) -> Option<PointGuess> {
         self.top_points(1).pop()

@@ -115,6 +115,19 @@ impl Predictor {
         self.tower.features(pixels, n, &self.device)
     }
 
+    /// How many values a CLIP embedding of this tower has.
+    pub fn clip_dim(&self) -> usize {
+        self.tower.projection_dim()
+    }
+
+    /// The tower's weights file, where it was loaded from one (what keys caches of its
+    /// embeddings).
+    pub fn tower_file(&self) -> Option<std::path::PathBuf> {
+        self.tower_dir
+            .as_ref()
+            .map(|d| d.join(crate::model::clip::weights::SAFETENSORS_FILE))
+    }
+
     /// CLIP image features of images (one vector of [`ClipVision::projection_dim`] values
     /// each), `batch` images per pass of the tower (fewer where the device's buffers are
     /// small). Ground-to-aerial matching uses them for both photos and aerial tiles.

@@ -322,3 +322,21 @@ fn features_of_the_wrong_width_are_an_error_not_a_panic() {
         .to_string();
     assert!(err.contains("512") && err.contains("768"), "{err}");
 }
+
+#[test]
+fn the_credible_radius_grows_until_it_holds_the_mass_asked_for() {
+    let at = |lat_deg: f64, lon_deg: f64| crate::geo::partition::LatLonDeg { lat_deg, lon_deg };
+    // Paris, 1 degree of latitude north of it (111 km), and New York.
+    let index =
+        GalleryIndex::new(vec![at(48.85, 2.35), at(49.85, 2.35), at(40.71, -74.0)]).expect("index");
+    let prediction = Prediction {
+        index: std::sync::Arc::new(index),
+        point_probabilities: vec![0.6, 0.3, 0.1],
+    };
+    let paris = at(48.85, 2.35);
+    assert_eq!(prediction.radius_holding_km(paris, 0.5), 0.0);
+    let r = prediction.radius_holding_km(paris, 0.9);
+    assert!((r - 111.2).abs() < 1.0, "{r}");
+    let r = prediction.radius_holding_km(paris, 0.95);
+    assert!(r > 5_000.0, "{r}");
+}
