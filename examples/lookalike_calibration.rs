@@ -37,6 +37,9 @@ fn copies(photo: &RgbImage) -> anyhow::Result<Vec<(&'static str, RgbImage)>> {
 }
 
 fn spread(name: &str, mut values: Vec<f32>) {
+    if values.is_empty() {
+        return;
+    }
     values.sort_by(f32::total_cmp);
     let at = |q: f64| values[((values.len() - 1) as f64 * q).round() as usize];
     println!(

@@ -14,8 +14,8 @@ pub struct ExportRow {
     /// The photo's file name (or path).
     pub name: String,
     pub at: LatLonDeg,
-    /// "set" for a location the user set (or a sidecar holds), "predicted" for the model's
-    /// best guess.
+    /// "camera" for the photo's own GPS, "set" for a location the user set (or a sidecar
+    /// holds), "predicted" for the model's best guess.
     pub kind: &'static str,
     /// Where a set location came from, or the model's most likely place.
     pub note: String,

@@ -1113,6 +1113,53 @@ fn a_folder_read_as_a_library_has_its_proposals_applied_and_the_apply_undone() {
     h.run_steps(2);
     assert!(!written.exists(), "the apply is undone");
     h.get_by_label_contains("Undone: 1 sidecar(s)");
+
+    // Drag IMG_1's pin 60 px east on the map: it is moved by hand, and applied as such.
+    let (lat, lon) = {
+        let p = &h.state().library().found().expect("read").items[0].proposal;
+        (p.lat_deg, p.lon_deg)
+    };
+    let rect = h.state().map_rect().expect("the map was drawn");
+    let (dx, dy) = offset_from_map_centre(h.state(), lat, lon).expect("fitted to the library");
+    let from = rect.center() + egui::vec2(dx as f32, dy as f32);
+    assert!(
+        rect.contains(from),
+        "the pin at {from:?} is in the map {rect:?}"
+    );
+    h.event(egui::Event::PointerMoved(from));
+    h.step();
+    h.event(egui::Event::PointerButton {
+        pos: from,
+        button: egui::PointerButton::Primary,
+        pressed: true,
+        modifiers: egui::Modifiers::NONE,
+    });
+    h.step();
+    for step in 1..=6 {
+        h.event(egui::Event::PointerMoved(
+            from + egui::vec2(10.0 * step as f32, 0.0),
+        ));
+        h.step();
+    }
+    let to = from + egui::vec2(60.0, 0.0);
+    h.event(egui::Event::PointerButton {
+        pos: to,
+        button: egui::PointerButton::Primary,
+        pressed: false,
+        modifiers: egui::Modifiers::NONE,
+    });
+    h.run_steps(2);
+    let moved = &h.state().library().found().expect("read").items[0];
+    assert!(moved.moved, "the pin was dragged");
+    assert!(
+        moved.proposal.lon_deg > lon && (moved.proposal.lat_deg - lat).abs() < 1e-3,
+        "{lat}, {lon} -> {:?}",
+        moved.proposal
+    );
+    h.get_by_label("Apply (1)").click();
+    h.run_steps(2);
+    let text = std::fs::read_to_string(&written).expect("the moved position is written");
+    assert!(text.contains("set by hand on the map"), "{text}");
     for (name, bytes) in &files {
         assert_eq!(
             &std::fs::read(folder.join(name)).expect("read"),
@@ -1120,4 +1167,35 @@ fn a_folder_read_as_a_library_has_its_proposals_applied_and_the_apply_undone() {
             "{name} untouched"
         );
     }
+}
+
+#[test]
+fn writing_a_guess_over_a_photos_own_gps_asks_first() {
+    common::warm_gallery_cache();
+    let dir = common::scratch_dir("gui_own_gps");
+    let photo = dir.join("IMG_GPS.jpg");
+    let rocket = std::fs::read(common::fixture("photos/rocket.jpg")).expect("read");
+    let seattle = geolens::testing::exif_block(
+        (47, 36, 3600, b'N'),
+        (122, 19, 4800, b'W'),
+        "2024:04:01 09:30:00",
+    );
+    std::fs::write(&photo, geolens::testing::jpeg_with_exif(&rocket, &seattle)).expect("write");
+    let mut h = harness(options(Mode::Explore, &dir.join("history.jsonl")));
+    drop_file(&mut h, photo.clone());
+    step_until(&mut h, "a prediction", |app| {
+        app.photos()
+            .selected()
+            .is_some_and(|p| p.prediction().is_some())
+    });
+    h.get_by_label("Use the best guess").click();
+    h.run_steps(2);
+    h.get_by_label("Write XMP sidecar").click();
+    h.run_steps(2);
+    let sidecar = dir.join("IMG_GPS.xmp");
+    assert!(!sidecar.exists(), "asked first, nothing written yet");
+    h.get_by_label_contains("This photo has its own GPS position (EXIF)");
+    h.get_by_label("Write it anyway").click();
+    h.run_steps(2);
+    assert!(sidecar.exists(), "written once the user says so");
 }

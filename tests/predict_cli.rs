@@ -759,6 +759,28 @@ fn export_writes_set_and_predicted_locations_for_other_tools() {
          </rdf:RDF></x:xmpmeta>",
     )
     .expect("sidecar");
+    // c.jpg has its own camera GPS (Seattle) and a model-written sidecar elsewhere, as an
+    // earlier geolens wrote: the camera's position is what is exported.
+    let rocket = std::fs::read(common::fixture("photos/rocket.jpg")).expect("read");
+    let seattle = geolens::testing::exif_block(
+        (47, 36, 3600, b'N'),
+        (122, 19, 4800, b'W'),
+        "2024:04:01 09:30:00",
+    );
+    std::fs::write(
+        dir.join("c.jpg"),
+        geolens::testing::jpeg_with_exif(&rocket, &seattle),
+    )
+    .expect("write");
+    std::fs::write(
+        dir.join("c.xmp"),
+        "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"><rdf:RDF \
+         xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\"><rdf:Description \
+         rdf:about=\"\" xmlns:exif=\"http://ns.adobe.com/exif/1.0/\" \
+         exif:GPSLatitude=\"44,0.000000N\" exif:GPSLongitude=\"79,0.000000W\"/>\
+         </rdf:RDF></x:xmpmeta>",
+    )
+    .expect("sidecar");
     common::warm_gallery_cache();
     let run = |format: &str, out: &Path| {
         common::geolens_isolated()
@@ -776,7 +798,7 @@ fn export_writes_set_and_predicted_locations_for_other_tools() {
     let doc: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&out).expect("read")).expect("geojson");
     let features = doc["features"].as_array().expect("features");
-    assert_eq!(features.len(), 2);
+    assert_eq!(features.len(), 3);
     let by_name = |n: &str| {
         features
             .iter()
@@ -787,6 +809,9 @@ fn export_writes_set_and_predicted_locations_for_other_tools() {
     assert_eq!(a["properties"]["kind"], "set");
     assert_eq!(a["geometry"]["coordinates"][1], -22.9);
     assert!((a["geometry"]["coordinates"][0].as_f64().expect("lon") + 43.17).abs() < 1e-9);
+    let c = by_name("c.jpg");
+    assert_eq!(c["properties"]["kind"], "camera", "{c}");
+    assert!((c["geometry"]["coordinates"][1].as_f64().expect("lat") - 47.61).abs() < 1e-6);
     let b = by_name("b.jpg");
     assert_eq!(b["properties"]["kind"], "predicted");
     assert!(b["properties"]["region90_area_km2"].as_f64().expect("area") > 0.0);
@@ -858,4 +883,44 @@ fn darktable_and_lightroom_sidecars_keep_their_own_fields() {
             }
         }
     }
+}
+
+#[test]
+fn write_xmp_leaves_a_photo_with_its_own_gps_alone_and_says_so() {
+    let dir = common::scratch_dir("predict_own_gps");
+    let rocket = std::fs::read(common::fixture("photos/rocket.jpg")).expect("read");
+    let seattle = geolens::testing::exif_block(
+        (47, 36, 3600, b'N'),
+        (122, 19, 4800, b'W'),
+        "2024:04:01 09:30:00",
+    );
+    let photo = dir.join("IMG_GPS.jpg");
+    std::fs::write(&photo, geolens::testing::jpeg_with_exif(&rocket, &seattle)).expect("write");
+    std::fs::copy(
+        common::fixture("photos/rocket.jpg"),
+        dir.join("IMG_NONE.jpg"),
+    )
+    .expect("copy");
+    common::warm_gallery_cache();
+    let o = common::geolens_isolated()
+        .arg("--model-dir")
+        .arg(common::test_tower_dir())
+        .args(["predict", "--write-xmp"])
+        .arg(&dir)
+        .output()
+        .expect("run");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        !dir.join("IMG_GPS.xmp").exists(),
+        "never the model's guess over the camera's"
+    );
+    assert!(
+        stderr(&o).contains("IMG_GPS.jpg: has its own GPS position (EXIF)"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        dir.join("IMG_NONE.xmp").exists(),
+        "the photo without GPS is kept"
+    );
 }

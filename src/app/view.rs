@@ -14,6 +14,8 @@ pub(super) enum FitKey {
     Photo(PhotoId),
     Place(PhotoId, usize),
     Round(usize),
+    /// A library run's answer.
+    Library(u64),
 }
 
 /// The view a fit left the map in: fitted again when the map changes size (a panel growing)
@@ -74,9 +76,18 @@ impl GeolensApp {
         });
     }
 
-    /// What the map should frame: on a game reveal the truth and both guesses; for a place picked in the list its cell;
+    /// What the map should frame: for a library its photos and proposals; on a game reveal the
+    /// truth and both guesses; for a place picked in the list its cell;
     /// for a photo's answer the best guess, the top three places and the EXIF position.
     fn fit_target(&self) -> Option<FitTarget> {
+        if self.state.mode == Mode::Library {
+            let (run, points) = self.library.fit_points()?;
+            return Some(FitTarget {
+                key: FitKey::Library(run),
+                points,
+                max_zoom: 16.0,
+            });
+        }
         if self.state.mode == Mode::Game {
             let game = self.game.game()?;
             let round = game.revealed()?;

@@ -1,5 +1,5 @@
-//! `geolens export PATH... --out FILE`: one point per photo (the location its XMP sidecar
-//! holds, else the model's best guess) as GeoJSON, GPX, KML or CSV.
+//! `geolens export PATH... --out FILE`: one point per photo (its own camera GPS, else the
+//! location its XMP sidecar holds, else the model's best guess) as GeoJSON, GPX, KML or CSV.
 
 use std::path::PathBuf;
 
@@ -12,8 +12,8 @@ use crate::geo::geocells::Granularity;
 use crate::geo::latlon::LatLonDeg;
 use crate::model::config::ModelConfig;
 
-/// One point per photo for other tools: the location its XMP sidecar holds, else the
-/// model's best guess, with probability and certainty. Files or folders.
+/// One point per photo for other tools: its own camera GPS, else the location its XMP sidecar
+/// holds, else the model's best guess, with probability and certainty. Files or folders.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ExportOptions {
     #[arg(required = true, value_name = "PATH")]
@@ -34,16 +34,19 @@ pub struct ExportOptions {
     pub force: bool,
 }
 
-/// The row of one photo: the position its sidecar holds ("set"), else its best guess.
+/// The row of one photo: its own camera GPS ("camera"), else the position its sidecar holds
+/// ("set"), else its best guess ("predicted").
 fn row_of(photo: &std::path::Path, report: &PhotoReport) -> Option<ExportRow> {
     let name = photo
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| report.path.clone());
     let top = report.places.first().map(|p| &p.place);
-    let position = match crate::sidecar::sidecar_position(photo) {
-        Some((at, sidecar)) => (at, "set", format!("from {}", sidecar.display())),
-        None => {
+    let sidecar = || crate::sidecar::sidecar_position(photo);
+    let position = match (report.exif.gps, sidecar()) {
+        (Some(at), _) => (at, "camera", "the photo's own GPS (EXIF)".to_string()),
+        (None, Some((at, sidecar))) => (at, "set", format!("from {}", sidecar.display())),
+        (None, None) => {
             let g = report.best_guess?;
             let at = LatLonDeg {
                 lat_deg: g.lat_deg,

@@ -76,6 +76,11 @@ pub struct XmpOptions {
 /// says why it was not written.
 fn write_sidecar(photo: &Path, report: &PhotoReport, xmp: &XmpOptions) -> Result<String, String> {
     let name = super::printable(&photo.display().to_string());
+    if report.exif.gps.is_some() {
+        return Err(format!(
+            "{name}: has its own GPS position (EXIF); its sidecar is left as it is"
+        ));
+    }
     let (Some(guess), Some(top)) = (report.best_guess, report.places.first()) else {
         return Err(format!("{name}: no answer to write"));
     };

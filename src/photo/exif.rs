@@ -104,19 +104,25 @@ fn facts_of(e: &exif::Exif) -> PhotoFacts {
 }
 
 /// Degrees from EXIF's degrees/minutes/seconds rationals and N/S/E/W reference. A value
-/// that is not a position (a zero denominator, minutes or seconds of 60 or more) is no
-/// position at all, never a made-up one.
+/// that is not a position (a zero denominator under a non-zero numerator, minutes or seconds
+/// of 60 or more) is no position at all, never a made-up one; `0/0` is 0, as exiftool reads
+/// it (Nikon writes it for the seconds after degrees and decimal minutes).
 fn coordinate(e: &exif::Exif, value_tag: Tag, ref_tag: Tag, negative: u8) -> Option<f64> {
     // Unsigned rationals as the standard says, or signed ones as some phones write (HMD's
-    // Nokia 8.3); `None` for a zero denominator.
+    // Nokia 8.3); `None` for a zero denominator under anything but a zero numerator.
+    let value = |num: f64, denom: f64| match (num == 0.0, denom == 0.0) {
+        (true, true) => Some(0.0),
+        (false, true) => None,
+        _ => Some(num / denom),
+    };
     let dms: Vec<Option<f64>> = match &e.get_field(value_tag, In::PRIMARY)?.value {
         Value::Rational(v) => v
             .iter()
-            .map(|r| (r.denom != 0).then(|| r.to_f64()))
+            .map(|r| value(f64::from(r.num), f64::from(r.denom)))
             .collect(),
         Value::SRational(v) => v
             .iter()
-            .map(|r| (r.denom != 0).then(|| r.to_f64()))
+            .map(|r| value(f64::from(r.num), f64::from(r.denom)))
             .collect(),
         _ => return None,
     };
@@ -215,6 +221,36 @@ mod tests {
             .expect("signed rationals");
         assert!((gps.lat_deg - 60.146_706).abs() < 1e-5, "{gps:?}");
         assert!((gps.lon_deg - 24.906_772).abs() < 1e-5, "{gps:?}");
+
+        // Nikon's degrees and decimal minutes with `0/0` seconds: the seconds are 0. Any other
+        // zero denominator is no position.
+        let seconds_of = |tiff: &mut Vec<u8>, tag_wanted: u16, num: u32, denom: u32| {
+            let gps_ifd = 8 + 54 + 18;
+            let entries = usize::from(u16::from_be_bytes([tiff[gps_ifd], tiff[gps_ifd + 1]]));
+            for k in 0..entries {
+                let at = gps_ifd + 2 + 12 * k;
+                if u16::from_be_bytes([tiff[at], tiff[at + 1]]) == tag_wanted {
+                    let value = u32::from_be_bytes([
+                        tiff[at + 8],
+                        tiff[at + 9],
+                        tiff[at + 10],
+                        tiff[at + 11],
+                    ]) as usize;
+                    tiff[value + 16..value + 20].copy_from_slice(&num.to_be_bytes());
+                    tiff[value + 20..value + 24].copy_from_slice(&denom.to_be_bytes());
+                }
+            }
+        };
+        let mut tiff = exif_block((22, 54, 0, b'S'), (43, 10, 0, b'W'), "2020:01:01 00:00:00");
+        seconds_of(&mut tiff, 2, 0, 0);
+        seconds_of(&mut tiff, 4, 0, 0);
+        let gps = read_facts_from_bytes(&jpeg_with_exif(&rocket(), &tiff))
+            .gps
+            .expect("0/0 seconds are 0");
+        assert!((gps.lat_deg + 22.9).abs() < 1e-9 && (gps.lon_deg + 43.1667).abs() < 1e-4);
+        seconds_of(&mut tiff, 2, 5, 0);
+        let facts = read_facts_from_bytes(&jpeg_with_exif(&rocket(), &tiff));
+        assert_eq!(facts.gps, None, "5/0 seconds are no position");
 
         // Minutes or seconds of 60 or more are not a position (0° 999' once read as 16.65°);
         // the rest of the EXIF is still read.

@@ -117,8 +117,12 @@ impl ExploreView {
             .on_hover_text("darktable");
         });
         let refused = matches!(&self.sidecar_message, Some(Err(e)) if e.contains("--replace-gps"));
+        let asked = matches!(&self.sidecar_message, Some(Err(e)) if e.contains(OWN_GPS));
         if ui.button("Write XMP sidecar").clicked() {
-            self.write_sidecar(app, false);
+            match own_gps_conflict(app) {
+                Some(question) => self.sidecar_message = Some(Err(question)),
+                None => self.write_sidecar(app, false),
+            }
         }
         match &self.sidecar_message {
             Some(Ok(m)) => {
@@ -134,9 +138,12 @@ impl ExploreView {
         if refused && ui.button("Replace its position").clicked() {
             self.write_sidecar(app, true);
         }
+        if asked && ui.button("Write it anyway").clicked() {
+            self.write_sidecar(app, false);
+        }
     }
 
-    /// The filmstrip's answers written out for other tools (the set location, else the best
+    /// The filmstrip's answers written out for other tools (the set location, else the camera's GPS, else the best
     /// guess), to a file the user names.
     pub(in crate::app) fn export_ui(&mut self, app: &mut Shared<'_>, ui: &mut Ui) {
         let answered = app
@@ -201,6 +208,11 @@ impl ExploreView {
             .filter_map(|e| {
                 let position = match (&e.chosen, e.best_guess) {
                     (Some((at, source)), _) => (*at, "set", source.clone()),
+                    (None, _) if e.facts.gps.is_some() => (
+                        e.facts.gps?,
+                        "camera",
+                        "the photo's own GPS (EXIF)".to_string(),
+                    ),
                     (None, Some(g)) => (
                         LatLonDeg {
                             lat_deg: g.lat_deg,
@@ -247,4 +259,26 @@ impl ExploreView {
             },
         );
     }
+}
+
+/// How the question about a photo's own GPS begins (and how the panel knows it asked).
+const OWN_GPS: &str = "This photo has its own GPS position";
+
+/// The question to ask before a sidecar contradicts the selected photo's own camera GPS, if
+/// it would (a location more than 100 m from it).
+fn own_gps_conflict(app: &Shared<'_>) -> Option<String> {
+    let photo = app.photos.selected()?;
+    let (gps, (at, _)) = (photo.facts.gps?, photo.chosen.as_ref()?);
+    let km = crate::geo::distance::haversine_km(gps.lat_deg, gps.lon_deg, at.lat_deg, at.lon_deg);
+    (km > 0.1).then(|| {
+        format!(
+            "{OWN_GPS} (EXIF), {} from this location: the sidecar would contradict it. \
+             Write it anyway?",
+            if km < 10.0 {
+                format!("{km:.1} km")
+            } else {
+                format!("{km:.0} km")
+            }
+        )
+    })
 }

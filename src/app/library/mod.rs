@@ -100,6 +100,8 @@ pub struct Item {
 
 /// What a finished run found.
 pub struct Found {
+    /// The run's request number.
+    pub run: u64,
     pub folder: PathBuf,
     pub answer: LibraryAnswer,
     pub items: Vec<Item>,
@@ -205,7 +207,7 @@ impl LibraryView {
                     return;
                 };
                 match answer.as_ref() {
-                    Ok(answer) => self.finished(run.folder, answer.clone()),
+                    Ok(answer) => self.finished(run.request, run.folder, answer.clone()),
                     Err(e) => self.message = Some(Err(error_text(&run.folder, e))),
                 }
             }
@@ -213,7 +215,7 @@ impl LibraryView {
         }
     }
 
-    fn finished(&mut self, folder: PathBuf, answer: LibraryAnswer) {
+    fn finished(&mut self, run: u64, folder: PathBuf, answer: LibraryAnswer) {
         let items: Vec<Item> = answer
             .proposals
             .iter()
@@ -237,6 +239,7 @@ impl LibraryView {
         let notes = answer.notes.join(" ");
         self.message = (!notes.is_empty()).then_some(Ok(notes));
         self.found = Some(Found {
+            run,
             folder,
             uncovered: without - items.len(),
             answer,
@@ -332,6 +335,35 @@ impl LibraryView {
         } else {
             Err(format!("Undone, except: {}", left.join("; ")))
         });
+    }
+
+    /// What the map frames for the last run: the photos with a position and the proposals
+    /// from the library's own clues (GeoCLIP's too when there are no others), and the run.
+    pub fn fit_points(&self) -> Option<(u64, Vec<(f64, f64)>)> {
+        let found = self.found.as_ref()?;
+        let mut points: Vec<(f64, f64)> = found
+            .answer
+            .photos
+            .iter()
+            .filter_map(|p| p.position.map(|(at, _)| (at.lat_deg, at.lon_deg)))
+            .collect();
+        let near = |i: &&Item| i.proposal.source != ProposalSource::Model;
+        points.extend(
+            found
+                .items
+                .iter()
+                .filter(near)
+                .map(|i| (i.proposal.lat_deg, i.proposal.lon_deg)),
+        );
+        if points.is_empty() {
+            points.extend(
+                found
+                    .items
+                    .iter()
+                    .map(|i| (i.proposal.lat_deg, i.proposal.lon_deg)),
+            );
+        }
+        (!points.is_empty()).then_some((found.run, points))
     }
 
     pub fn can_undo(&self) -> bool {
