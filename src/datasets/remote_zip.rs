@@ -43,6 +43,49 @@ fn u64_at(b: &[u8], at: usize) -> Option<u64> {
     Some(u64::from_le_bytes(b.get(at..at + 8)?.try_into().ok()?))
 }
 
+/// The zip64 end record's fixed part, in bytes.
+const ZIP64_RECORD_BYTES: u64 = 56;
+
+/// Where a zip64 end record is: in the tail already read, or at an offset still to fetch.
+#[derive(Debug, PartialEq)]
+enum Zip64Record<'a> {
+    InTail(&'a [u8]),
+    At(u64),
+}
+
+/// Finds the zip64 end record from the locator just before the end record (`eocd`) in `tail`
+/// (the file's last bytes, from `tail_start` of `total`); a locator pointing past the file
+/// is an error naming the zip.
+fn zip64_record<'a>(
+    url: &str,
+    tail: &'a [u8],
+    eocd: usize,
+    tail_start: u64,
+    total: u64,
+) -> Result<Zip64Record<'a>, DatasetError> {
+    let locator = eocd
+        .checked_sub(20)
+        .filter(|&l| tail.get(l..l + 4) == Some(&[0x50, 0x4b, 0x06, 0x07]))
+        .ok_or_else(|| bad(url, "zip64 sizes without a zip64 locator"))?;
+    let record_at = u64_at(tail, locator + 8).ok_or_else(|| bad(url, "short locator"))?;
+    if record_at
+        .checked_add(ZIP64_RECORD_BYTES)
+        .is_none_or(|end| end > total)
+    {
+        return Err(bad(
+            url,
+            format!(
+                "its zip64 locator points at byte {record_at}, past the end of the \
+                 {total}-byte file"
+            ),
+        ));
+    }
+    Ok(match record_at.checked_sub(tail_start) {
+        Some(in_tail) => Zip64Record::InTail(tail.get(in_tail as usize..).unwrap_or_default()),
+        None => Zip64Record::At(record_at),
+    })
+}
+
 /// The entries of the zip at `url`.
 pub fn central_directory(http: &Http, url: &str) -> Result<Vec<ZipEntry>, DatasetError> {
     let (tail, total) = http.tail(url, TAIL_BYTES)?;
@@ -56,15 +99,11 @@ pub fn central_directory(http: &Http, url: &str) -> Result<Vec<ZipEntry>, Datase
     let mut dir_offset = u64::from(u32_at(&tail, eocd + 16).unwrap_or(0));
     // Zip64: a locator just before the end record points at the zip64 end record.
     if entries == 0xFFFF || dir_size == 0xFFFF_FFFF || dir_offset == 0xFFFF_FFFF {
-        let locator = eocd
-            .checked_sub(20)
-            .filter(|&l| tail.get(l..l + 4) == Some(&[0x50, 0x4b, 0x06, 0x07]))
-            .ok_or_else(|| bad(url, "zip64 sizes without a zip64 locator"))?;
-        let record_at = u64_at(&tail, locator + 8).ok_or_else(|| bad(url, "short locator"))?;
-        let record = if record_at >= tail_start {
-            tail[(record_at - tail_start) as usize..].to_vec()
-        } else {
-            http.range(url, record_at, record_at + 55)?
+        let record = match zip64_record(url, &tail, eocd, tail_start, total)? {
+            Zip64Record::InTail(bytes) => bytes.to_vec(),
+            Zip64Record::At(record_at) => {
+                http.range(url, record_at, record_at + ZIP64_RECORD_BYTES - 1)?
+            }
         };
         if record.get(..4) != Some(&[0x50, 0x4b, 0x06, 0x06]) {
             return Err(bad(
@@ -79,7 +118,11 @@ pub fn central_directory(http: &Http, url: &str) -> Result<Vec<ZipEntry>, Datase
     if dir_size == 0 {
         return Ok(Vec::new());
     }
-    if dir_size > MAX_DIRECTORY_BYTES || dir_offset + dir_size > total {
+    if dir_size > MAX_DIRECTORY_BYTES
+        || dir_offset
+            .checked_add(dir_size)
+            .is_none_or(|end| end > total)
+    {
         return Err(bad(
             url,
             format!("a central directory of {dir_size} bytes at {dir_offset}"),
@@ -183,4 +226,49 @@ pub fn read_entry(http: &Http, url: &str, entry: &ZipEntry) -> Result<Vec<u8>, D
         return Err(what("damaged (size or CRC-32 does not match)"));
     }
     Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A zip's tail: a zip64 locator pointing at `record_at`, then an end record whose sizes
+    /// say "see zip64".
+    fn tail(record_at: u64) -> Vec<u8> {
+        let mut t = vec![0x50, 0x4b, 0x06, 0x07, 0, 0, 0, 0];
+        t.extend_from_slice(&record_at.to_le_bytes());
+        t.extend_from_slice(&1u32.to_le_bytes());
+        t.extend_from_slice(&[0x50, 0x4b, 0x05, 0x06, 0, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF]);
+        t.extend_from_slice(&[0xFF; 8]);
+        t.extend_from_slice(&[0, 0]);
+        t
+    }
+
+    #[test]
+    fn a_zip64_locator_past_the_file_is_an_error_naming_the_zip() {
+        for record_at in [1_000_000_000_000, u64::MAX, u64::MAX - 10] {
+            let t = tail(record_at);
+            let err = zip64_record("https://mirror/x.zip", &t, 20, 0, t.len() as u64)
+                .expect_err("refused");
+            let text = err.to_string();
+            assert!(
+                text.contains("x.zip") && text.contains("past the end"),
+                "{text}"
+            );
+        }
+        // A record inside the tail, and one before it (to fetch), are found.
+        let mut t = vec![0u8; 56];
+        t[..4].copy_from_slice(&[0x50, 0x4b, 0x06, 0x06]);
+        t.extend(tail(1000));
+        let total = 1000 + t.len() as u64;
+        match zip64_record("z", &t, 56 + 20, 1000, total).expect("found") {
+            Zip64Record::InTail(bytes) => assert_eq!(&bytes[..4], &[0x50, 0x4b, 0x06, 0x06]),
+            other => panic!("{other:?}"),
+        }
+        let t = tail(10);
+        assert_eq!(
+            zip64_record("z", &t, 20, 500, 500 + t.len() as u64).expect("found"),
+            Zip64Record::At(10)
+        );
+    }
 }
