@@ -26,6 +26,9 @@ pub const DEFAULT_ZIPS: [&str; 5] = ["00", "01", "02", "03", "04"];
 pub const LICENCE: &str = "CC BY-SA 4.0";
 /// Largest test CSV read (the real one is tens of MB).
 const MAX_CSV_BYTES: u64 = 512 << 20;
+/// The most rows `test.csv` is read to (OSV-5M's has 210,122): a file of tiny rows under the
+/// byte cap would otherwise take gigabytes as rows.
+const MAX_CSV_ROWS: usize = 2_000_000;
 
 #[derive(Debug, Clone)]
 pub struct FetchOptions {
@@ -62,6 +65,15 @@ struct Row {
 }
 
 fn read_rows(csv_bytes: &[u8], url: &str) -> Result<Vec<Row>, DatasetError> {
+    read_rows_within(csv_bytes, url, MAX_CSV_ROWS)
+}
+
+/// [`read_rows`], refusing a file of more than `max_rows` rows.
+fn read_rows_within(
+    csv_bytes: &[u8],
+    url: &str,
+    max_rows: usize,
+) -> Result<Vec<Row>, DatasetError> {
     let bad = |m: String| DatasetError::BadCsv {
         what: url.to_string(),
         message: m,
@@ -78,6 +90,11 @@ fn read_rows(csv_bytes: &[u8], url: &str) -> Result<Vec<Row>, DatasetError> {
     );
     let mut rows = Vec::new();
     for (i, record) in reader.records().enumerate() {
+        if i >= max_rows {
+            return Err(bad(format!(
+                "more than {max_rows} rows: not OSV-5M's test.csv (210,122 rows)"
+            )));
+        }
         let record = record.map_err(|e| bad(format!("row {}: {e}", i + 2)))?;
         let get = |c: Option<usize>| {
             c.and_then(|c| record.get(c))
@@ -247,4 +264,22 @@ fn write_tables(out_dir: &Path, rows: &[&Row], base_url: &str) -> Result<PathBuf
         w.flush()
     })?;
     Ok(dataset)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_csv_of_more_rows_than_the_test_set_is_refused_not_held() {
+        let mut csv = String::from("id,latitude,longitude,country\n");
+        for i in 0..101 {
+            csv.push_str(&format!("{i},1,2,FR\n"));
+        }
+        let rows = read_rows_within(csv.as_bytes(), "test.csv", 101).expect("within");
+        assert_eq!(rows.len(), 101);
+        assert_eq!((rows[5].id.as_str(), rows[5].country.as_str()), ("5", "FR"));
+        let err = read_rows_within(csv.as_bytes(), "test.csv", 100).expect_err("refused");
+        assert!(err.to_string().contains("more than 100 rows"), "{err}");
+    }
 }
