@@ -3,7 +3,7 @@
 //! weight fetcher and the dataset fetcher both read through it).
 
 use std::io::Read;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Why an HTTP call failed; each fetcher names it in its own error.
 #[derive(Debug, thiserror::Error)]
@@ -43,19 +43,77 @@ pub struct RangeResponse {
     pub etag: Option<String>,
     /// The file's length from `Content-Range`, when the server says it.
     pub total_bytes: Option<u64>,
-    pub body: reqwest::blocking::Response,
+    pub body: Body,
+}
+
+/// The slowest a body may come in, on average, once its grace time is over: a server that
+/// trickles a byte now and then never trips a per-read timeout, so this bounds the whole.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MinRate {
+    pub bytes_per_s: u64,
+    pub grace: Duration,
+}
+
+impl Default for MinRate {
+    /// 1 KB/s on average after 30 s: any working connection is far faster.
+    fn default() -> Self {
+        Self {
+            bytes_per_s: 1024,
+            grace: Duration::from_secs(30),
+        }
+    }
+}
+
+/// A response body held to a [`MinRate`]: a read that finds the average below it fails.
+pub struct Body {
+    inner: reqwest::blocking::Response,
+    min_rate: MinRate,
+    started: Instant,
+    bytes: u64,
+}
+
+impl Read for Body {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.bytes += n as u64;
+        let elapsed = self.started.elapsed();
+        if n > 0
+            && elapsed > self.min_rate.grace
+            && (self.bytes as f64) < self.min_rate.bytes_per_s as f64 * elapsed.as_secs_f64()
+        {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!(
+                    "the server sent {} bytes in {:.0} s, slower than {} bytes/s: given up",
+                    self.bytes,
+                    elapsed.as_secs_f64(),
+                    self.min_rate.bytes_per_s
+                ),
+            ));
+        }
+        Ok(n)
+    }
 }
 
 /// The one HTTP client for whole files and byte ranges.
 pub struct RangeClient {
     client: reqwest::blocking::Client,
+    min_rate: MinRate,
 }
 
 impl RangeClient {
     /// See [`blocking_client`] for what `connect` and `each_wait` bound.
     pub fn new(connect: Duration, each_wait: Duration) -> Result<Self, HttpError> {
         let client = blocking_client(connect, each_wait).map_err(|e| HttpError::network("", &e))?;
-        Ok(Self { client })
+        Ok(Self {
+            client,
+            min_rate: MinRate::default(),
+        })
+    }
+
+    /// The same client holding bodies to `min_rate` instead of the default.
+    pub fn with_min_rate(self, min_rate: MinRate) -> Self {
+        Self { min_rate, ..self }
     }
 
     /// GET `url`, the inclusive byte range `[first, last]` when given (only while the file's
@@ -112,7 +170,12 @@ impl RangeClient {
             status,
             etag,
             total_bytes,
-            body: response,
+            body: Body {
+                inner: response,
+                min_rate: self.min_rate,
+                started: Instant::now(),
+                bytes: 0,
+            },
         })
     }
 
@@ -254,6 +317,31 @@ mod tests {
             }) => assert!(answered.starts_with("bytes 14-"), "{answered}"),
             other => panic!("a shifted range passed: {:?}", other.map(|(b, _)| b)),
         }
+    }
+
+    #[test]
+    fn a_server_trickling_bytes_is_given_up_on_with_a_clear_error() {
+        let (_server, url, client) = serve(Faults {
+            trickle_every: Some(Duration::from_millis(20)),
+            ..Faults::default()
+        });
+        let client = client.with_min_rate(MinRate {
+            bytes_per_s: 200,
+            grace: Duration::from_millis(500),
+        });
+        let started = Instant::now();
+        let err = client.whole(&url, 1000).expect_err("too slow");
+        assert!(started.elapsed() < Duration::from_secs(5), "{err}");
+        assert!(err.to_string().contains("slower than 200 bytes/s"), "{err}");
+        // A trickle above the floor still comes through.
+        let client = RangeClient::new(Duration::from_secs(5), Duration::from_secs(5))
+            .expect("client")
+            .with_min_rate(MinRate {
+                bytes_per_s: 10,
+                grace: Duration::from_millis(100),
+            });
+        let (bytes, _) = client.range_bytes(&url, 0, 19).expect("slow but steady");
+        assert_eq!(bytes.len(), 20);
     }
 
     #[test]

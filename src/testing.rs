@@ -37,6 +37,8 @@ pub struct Faults {
     /// without sending more) for `stall_for`.
     pub stall_after_bytes: Option<usize>,
     pub stall_for: Duration,
+    /// Send the body one byte at a time, this long apart (a server trickling).
+    pub trickle_every: Option<Duration>,
 }
 
 /// A file server on 127.0.0.1, stopped when dropped.
@@ -224,6 +226,16 @@ fn serve(conn: TcpStream, shared: &Shared) {
         let _ = out.write_all(&slice[..n.min(slice.len())]);
         let _ = out.flush();
         std::thread::sleep(shared.faults.stall_for);
+        return;
+    }
+    if let Some(every) = shared.faults.trickle_every {
+        for byte in slice {
+            // A client that gave up closes the connection: the next write fails.
+            if out.write_all(std::slice::from_ref(byte)).is_err() || out.flush().is_err() {
+                return;
+            }
+            std::thread::sleep(every);
+        }
         return;
     }
     let _ = out.write_all(slice);
