@@ -117,10 +117,15 @@ fn is_truncated_jpeg<R: BufRead + Seek>(reader: &mut R) -> std::io::Result<bool>
 
 /// Walks the JPEG's segments by their lengths (so that nothing inside an APP segment, such as
 /// a thumbnail, is taken for the image's own markers) and its entropy-coded scans, and says
-/// whether the main image reaches its end-of-image marker. Data after it (multi-picture
-/// trailers, motion photos) is not looked at.
+/// whether the main image reaches its end-of-image marker with picture data enough for the
+/// size its header declares (a sequential Huffman JPEG codes every 8x8 block in two bits at
+/// the least: a 100-megapixel header over a small photo's scan is caught). Data after it
+/// (multi-picture trailers, motion photos) is not looked at.
 pub fn main_image_is_complete(bytes: &[u8]) -> bool {
     let mut pos = 2;
+    // The frame's marker and size, and the entropy-coded bytes of its scans so far.
+    let mut frame: Option<(u8, u64, u64)> = None;
+    let mut scan_bytes = 0u64;
     loop {
         // Markers may be preceded by any number of 0xFF fill bytes.
         while bytes.get(pos) == Some(&0xFF) && bytes.get(pos + 1) == Some(&0xFF) {
@@ -131,7 +136,7 @@ pub fn main_image_is_complete(bytes: &[u8]) -> bool {
         };
         pos += 2;
         match marker {
-            0xD9 => return true,
+            0xD9 => return enough_scan_data(frame, scan_bytes),
             0x01 | 0xD0..=0xD8 => continue,
             _ => {}
         }
@@ -144,15 +149,36 @@ pub fn main_image_is_complete(bytes: &[u8]) -> bool {
         if len < 2 || pos + len > bytes.len() {
             return false;
         }
+        if matches!(marker, 0xC0..=0xCF) && !matches!(marker, 0xC4 | 0xC8 | 0xCC) && len >= 7 {
+            let height = u64::from(u16::from_be_bytes([bytes[pos + 3], bytes[pos + 4]]));
+            let width = u64::from(u16::from_be_bytes([bytes[pos + 5], bytes[pos + 6]]));
+            frame.get_or_insert((marker, width, height));
+        }
         pos += len;
         if marker == 0xDA {
             // Entropy-coded data runs to the next marker that is neither a stuffed 0xFF00 nor
             // a restart marker.
             match next_marker_after_scan(bytes, pos) {
-                Some(at) => pos = at,
+                Some(at) => {
+                    scan_bytes += (at - pos) as u64;
+                    pos = at;
+                }
                 None => return false,
             }
         }
+    }
+}
+
+/// Whether a sequential Huffman frame (baseline or extended) has at least one bit of scan
+/// data per 8x8 block of its luma (every block costs two at the least); other frames
+/// (progressive, arithmetic, lossless) are not judged.
+fn enough_scan_data(frame: Option<(u8, u64, u64)>, scan_bytes: u64) -> bool {
+    match frame {
+        Some((0xC0 | 0xC1, width, height)) => {
+            let blocks = width.div_ceil(8) * height.div_ceil(8);
+            scan_bytes * 8 >= blocks
+        }
+        _ => true,
     }
 }
 
@@ -178,7 +204,9 @@ fn decode_from<R: BufRead + Seek>(mut reader: R, path: &Path) -> Result<RgbImage
     if is_truncated_jpeg(&mut reader).map_err(read_err)? {
         return Err(PhotoError::Corrupt {
             path: path.to_owned(),
-            message: "the JPEG data ends early (no end-of-image marker)".into(),
+            message: "the JPEG data ends early (no end-of-image marker, or far less picture \
+                      data than the size its header declares)"
+                .into(),
         });
     }
     let corrupt = |e: ImageError| match e {
@@ -414,6 +442,31 @@ mod tests {
         }
         // Cut inside the trailer: the image itself is whole.
         assert!(decode_photo_bytes(&camera[..whole + 10], Path::new("t.jpg")).is_ok());
+
+        // A header saying 9999x10000 over the 640x427 photo's scan: cut short as well.
+        let sos = jpeg
+            .windows(2)
+            .position(|w| w == [0xFF, 0xDA])
+            .expect("scan");
+        let sof = jpeg[..sos]
+            .windows(2)
+            .position(|w| w == [0xFF, 0xC0])
+            .expect("baseline frame");
+        let mut inflated = jpeg.clone();
+        inflated[sof + 5..sof + 7].copy_from_slice(&10_000u16.to_be_bytes());
+        inflated[sof + 7..sof + 9].copy_from_slice(&9_999u16.to_be_bytes());
+        assert!(!main_image_is_complete(&inflated));
+        let err = decode_photo_bytes(&inflated, Path::new("big.jpg"))
+            .expect_err("refused")
+            .to_string();
+        assert!(
+            err.contains("truncated") || err.contains("ends early"),
+            "{err}"
+        );
+        // The same at its own size (or a little larger) is whole.
+        let mut same = jpeg.clone();
+        same[sof + 5..sof + 7].copy_from_slice(&440u16.to_be_bytes());
+        assert!(main_image_is_complete(&same));
     }
 
     #[test]
