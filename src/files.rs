@@ -17,6 +17,8 @@ pub enum OutputError {
     Exists(PathBuf),
     #[error("{} is not a regular file; refusing to replace it", .0.display())]
     NotAFile(PathBuf),
+    #[error("{}: {what}; refusing to replace it, even with --force", path.display())]
+    Precious { path: PathBuf, what: String },
     #[error("{}: {source}", path.display())]
     Io {
         path: PathBuf,
@@ -72,6 +74,68 @@ pub fn check_output(path: &Path, force: bool) -> Result<(), OutputError> {
         Ok(meta) if !meta.is_file() => Err(OutputError::NotAFile(path.to_owned())),
         Ok(_) if !force => Err(OutputError::Exists(path.to_owned())),
         Ok(_) => Ok(()),
+    }
+}
+
+/// [`check_output`] for a report or export (CSV, GeoJSON, a PNG chart): also refused, even with
+/// `force`, when `path` is one of the run's `inputs` or an existing photo by its contents (its
+/// first bytes say JPEG, HEIF, TIFF, WebP or GIF; and PNG unless `png_output`, where an earlier
+/// chart is what `--force` replaces).
+pub fn check_report_output(
+    path: &Path,
+    force: bool,
+    inputs: &[&Path],
+    png_output: bool,
+) -> Result<(), OutputError> {
+    check_output(path, force)?;
+    let same = |a: &Path, b: &Path| match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    };
+    if inputs.iter().any(|input| same(path, input)) {
+        return Err(OutputError::Precious {
+            path: path.to_owned(),
+            what: "it is one of this run's inputs".into(),
+        });
+    }
+    let mut head = [0u8; 12];
+    let n = File::open(path)
+        .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
+        .unwrap_or(0);
+    if let Some(kind) = photo_kind(&head[..n]).filter(|k| !(png_output && *k == "PNG")) {
+        return Err(OutputError::Precious {
+            path: path.to_owned(),
+            what: format!("it is a photo ({kind}, by its contents)"),
+        });
+    }
+    Ok(())
+}
+
+/// What photo format a file's first bytes say, if any.
+fn photo_kind(head: &[u8]) -> Option<&'static str> {
+    let brand = head.get(4..8) == Some(b"ftyp");
+    match head {
+        [0xFF, 0xD8, 0xFF, ..] => Some("JPEG"),
+        [0x89, b'P', b'N', b'G', ..] => Some("PNG"),
+        [b'I', b'I', 0x2A, 0x00, ..] | [b'M', b'M', 0x00, 0x2A, ..] => Some("TIFF"),
+        [
+            b'R',
+            b'I',
+            b'F',
+            b'F',
+            _,
+            _,
+            _,
+            _,
+            b'W',
+            b'E',
+            b'B',
+            b'P',
+            ..,
+        ] => Some("WebP"),
+        [b'G', b'I', b'F', b'8', ..] => Some("GIF"),
+        _ if brand => Some("HEIF/AVIF"),
+        _ => None,
     }
 }
 
@@ -162,6 +226,37 @@ fn create_temporary_beside(path: &Path) -> Result<(PathBuf, File), OutputError> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_report_never_replaces_a_photo_or_an_input_even_with_force() {
+        let dir = std::env::temp_dir().join(format!("geolens-precious-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let photo = dir.join("photo.jpg");
+        std::fs::write(&photo, [0xFF, 0xD8, 0xFF, 0xE0, 0, 16]).expect("photo");
+        let renamed = dir.join("results.csv");
+        std::fs::write(&renamed, b"II*\0 a TIFF named like a CSV").expect("tiff");
+        let csv = dir.join("dataset.csv");
+        std::fs::write(&csv, "path,lat,lon\n").expect("csv");
+        let chart = dir.join("chart.png");
+        std::fs::write(&chart, [0x89, b'P', b'N', b'G', 13, 10, 26, 10]).expect("png");
+        for (path, inputs) in [
+            (&photo, vec![]),
+            (&renamed, vec![]),
+            (&csv, vec![csv.as_path()]),
+        ] {
+            let err = check_report_output(path, true, &inputs, false).expect_err("refused");
+            assert!(matches!(err, OutputError::Precious { .. }), "{err}");
+            assert!(err.to_string().contains("even with --force"), "{err}");
+        }
+        check_report_output(&csv, true, &[photo.as_path()], false).expect("an old report");
+        assert!(check_report_output(&chart, true, &[], false).is_err());
+        check_report_output(&chart, true, &[], true).expect("an earlier chart");
+        assert!(matches!(
+            check_report_output(&csv, false, &[], false),
+            Err(OutputError::Exists(_))
+        ));
+        std::fs::remove_dir_all(&dir).ok();
+    }
 
     fn scratch(name: &str) -> PathBuf {
         let dir = std::env::temp_dir().join(format!("geolens-files-{name}-{}", std::process::id()));

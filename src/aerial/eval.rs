@@ -340,7 +340,8 @@ pub fn write_histogram_png(
         path: path.to_owned(),
         message,
     };
-    crate::files::check_output(path, force).map_err(|e| write_err(e.to_string()))?;
+    crate::files::check_report_output(path, force, &[], true)
+        .map_err(|e| write_err(e.to_string()))?;
     let mut png = Vec::new();
     histogram_image(h, title)
         .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)

@@ -70,7 +70,7 @@ pub fn build(
     out: &Path,
     force: bool,
 ) -> Result<String, GeoError> {
-    crate::files::check_output(out, force)?;
+    crate::files::check_report_output(out, force, &[input], false)?;
     let file = crate::files::open_regular(input).map_err(|e| GeoError::Io {
         path: input.to_owned(),
         source: e,

@@ -226,9 +226,11 @@ pub fn eval(options: &EvalOptions, model: &ModelConfig) -> Result<EvalReport, Cl
         .clone()
         .unwrap_or_else(|| default_results_path(&options.dataset));
     // Checked before the model loads; the file is written whole or not at all.
-    crate::files::check_output(&results_path, options.force)?;
-    let predictor = load_predictor(model)?;
     let photos: Vec<PathBuf> = rows.iter().map(|r| options.images.join(&r.path)).collect();
+    let mut inputs: Vec<&Path> = photos.iter().map(PathBuf::as_path).collect();
+    inputs.push(&options.dataset);
+    crate::files::check_report_output(&results_path, options.force, &inputs, false)?;
+    let predictor = load_predictor(model)?;
     let countries = rows
         .iter()
         .any(|r| r.country.is_some())

@@ -67,8 +67,9 @@ fn row_of(photo: &std::path::Path, report: &PhotoReport) -> Option<ExportRow> {
 
 /// Runs the export; returns how many photos could not be geolocated (listed on stderr).
 pub fn export(options: &ExportOptions, model: &ModelConfig) -> Result<usize, CliError> {
-    crate::files::check_output(&options.out, options.force)?;
     let photos = collect_photos(&options.paths)?;
+    let inputs: Vec<&std::path::Path> = photos.iter().map(PathBuf::as_path).collect();
+    crate::files::check_report_output(&options.out, options.force, &inputs, false)?;
     let predictor = load_predictor(model)?;
     let mut bar = Progress::new(photos.len(), 3);
     let mut rows = Vec::new();
