@@ -147,9 +147,23 @@ pub fn write_output(
     force: bool,
     write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<(), OutputError> {
+    write_output_with(path, force, None, write)
+}
+
+/// [`write_output`] with the new file given `permissions` (those of the file it replaces)
+/// before any byte is written, instead of the defaults.
+pub fn write_output_with(
+    path: &Path,
+    force: bool,
+    permissions: Option<std::fs::Permissions>,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<(), OutputError> {
     check_output(path, force)?;
     let (tmp, file) = create_temporary_beside(path)?;
     let written = (|| {
+        if let Some(permissions) = permissions {
+            file.set_permissions(permissions)?;
+        }
         let mut out = BufWriter::new(file);
         write(&mut out)?;
         out.into_inner().map_err(|e| e.into_error())?.sync_all()

@@ -36,6 +36,12 @@ pub enum SidecarError {
     NoDescription { path: PathBuf },
     #[error("{path}: its sidecar would be the photo itself; left as it is")]
     IsThePhoto { path: PathBuf },
+    #[error("{path}: the sidecar is read-only; left as it is")]
+    ReadOnly { path: PathBuf },
+    #[error(
+        "{path}: the sidecar has {links} hard links (the same file under other names); left as it is"
+    )]
+    HardLinked { path: PathBuf, links: u64 },
     #[error(transparent)]
     Output(#[from] crate::files::OutputError),
 }
@@ -164,6 +170,7 @@ pub fn write_position(
         lon: xmp_coordinate(at.lon_deg, 'E', 'W'),
         source: source.to_string(),
     };
+    let mode = kept_mode(&path)?;
     let existing = match crate::files::read_regular(&path) {
         Ok(bytes) => Some(bytes),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
@@ -184,8 +191,34 @@ pub fn write_position(
             Written::Updated(path.clone()),
         ),
     };
-    crate::files::write_output(&path, true, |out| out.write_all(&bytes))?;
+    crate::files::write_output_with(&path, true, mode, |out| out.write_all(&bytes))?;
     Ok(written)
+}
+
+/// The permissions an existing sidecar keeps when it is rewritten (`None`: there is none). A
+/// read-only sidecar, or one hard-linked under other names (rewriting would break the link),
+/// is refused.
+fn kept_mode(path: &Path) -> Result<Option<std::fs::Permissions>, SidecarError> {
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.is_file() => meta,
+        _ => return Ok(None),
+    };
+    if meta.permissions().readonly() {
+        return Err(SidecarError::ReadOnly {
+            path: path.to_owned(),
+        });
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if meta.nlink() > 1 {
+            return Err(SidecarError::HardLinked {
+                path: path.to_owned(),
+                links: meta.nlink(),
+            });
+        }
+    }
+    Ok(Some(meta.permissions()))
 }
 
 /// The three values geolens writes.
@@ -412,6 +445,60 @@ mod tests {
         }
         let _ = std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o755));
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_sidecar_keeps_its_mode_and_a_read_only_or_hard_linked_one_is_left_alone() {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let dir = std::env::temp_dir().join(format!("geolens-xmp-mode-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let write = |name: &str| {
+            let photo = dir.join(format!("{name}.JPG"));
+            std::fs::write(&photo, b"photo").expect("photo");
+            write_position(&photo, SidecarNaming::ReplaceExtension, kyoto(), "g", true)
+        };
+        let mode = |name: &str| {
+            std::fs::metadata(dir.join(format!("{name}.xmp")))
+                .expect("sidecar")
+                .permissions()
+                .mode()
+                & 0o777
+        };
+        // A private sidecar stays private.
+        std::fs::write(dir.join("A.xmp"), "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"><rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\"><rdf:Description rdf:about=\"\"/></rdf:RDF></x:xmpmeta>").expect("a");
+        std::fs::set_permissions(dir.join("A.xmp"), std::fs::Permissions::from_mode(0o600))
+            .expect("chmod");
+        write("A").expect("written");
+        assert_eq!(mode("A"), 0o600);
+        assert!(
+            std::fs::read_to_string(dir.join("A.xmp"))
+                .expect("read")
+                .contains("GPSLatitude")
+        );
+        // A read-only one is left alone, whoever runs it.
+        std::fs::copy(dir.join("A.xmp"), dir.join("B.xmp")).expect("b");
+        std::fs::set_permissions(dir.join("B.xmp"), std::fs::Permissions::from_mode(0o444))
+            .expect("chmod");
+        let before = std::fs::read(dir.join("B.xmp")).expect("read");
+        let err = write("B").expect_err("read-only");
+        assert!(matches!(err, SidecarError::ReadOnly { .. }), "{err}");
+        assert_eq!(std::fs::read(dir.join("B.xmp")).expect("read"), before);
+        // A hard-linked one is left alone: the link stays one file.
+        std::fs::copy(dir.join("A.xmp"), dir.join("C.xmp")).expect("c");
+        std::fs::hard_link(dir.join("C.xmp"), dir.join("elsewhere.xmp")).expect("link");
+        let err = write("C").expect_err("hard-linked");
+        assert!(
+            matches!(err, SidecarError::HardLinked { links: 2, .. }),
+            "{err}"
+        );
+        assert_eq!(
+            std::fs::metadata(dir.join("C.xmp")).expect("c").ino(),
+            std::fs::metadata(dir.join("elsewhere.xmp"))
+                .expect("e")
+                .ino()
+        );
+        let _ = std::fs::set_permissions(dir.join("B.xmp"), std::fs::Permissions::from_mode(0o644));
+        std::fs::remove_dir_all(&dir).ok();
     }
 
     #[test]

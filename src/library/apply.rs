@@ -72,8 +72,11 @@ pub fn undo(log: &ApplyLog) -> Vec<String> {
         }
         let outcome = match &a.before {
             None => std::fs::remove_file(&a.sidecar).map_err(|e| e.to_string()),
-            Some(bytes) => crate::files::write_output(&a.sidecar, true, |out| out.write_all(bytes))
-                .map_err(|e| e.to_string()),
+            Some(bytes) => {
+                let kept = std::fs::metadata(&a.sidecar).ok().map(|m| m.permissions());
+                crate::files::write_output_with(&a.sidecar, true, kept, |out| out.write_all(bytes))
+                    .map_err(|e| e.to_string())
+            }
         };
         if let Err(e) = outcome {
             left.push(format!("{}: {e}", a.sidecar.display()));
