@@ -147,13 +147,6 @@ fn library(name: &str) -> Library {
     }
 }
 
-fn distance_m(a: (f64, f64), b: (f64, f64)) -> f64 {
-    let (p1, p2) = (a.0.to_radians(), b.0.to_radians());
-    let d = (b.1 - a.1).to_radians();
-    let c = (p1.sin() * p2.sin() + p1.cos() * p2.cos() * d.cos()).clamp(-1.0, 1.0);
-    6_371_000.0 * c.acos()
-}
-
 fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
     let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
         .expect("list")
@@ -190,15 +183,6 @@ fn geotag(lib: &Library, extra: &[&str]) -> Value {
     serde_json::from_slice(&out.stdout).expect("json")
 }
 
-fn photo<'a>(answer: &'a Value, file: &str) -> &'a Value {
-    answer["photos"]
-        .as_array()
-        .expect("photos")
-        .iter()
-        .find(|p| p["path"].as_str().is_some_and(|path| path.ends_with(file)))
-        .unwrap_or_else(|| panic!("{file} listed"))
-}
-
 #[test]
 fn the_track_and_the_photos_before_and_after_place_the_camera_within_150_m() {
     let lib = library("geotag-route");
@@ -215,18 +199,24 @@ fn the_track_and_the_photos_before_and_after_place_the_camera_within_150_m() {
     assert_eq!(answer["stats"]["proposed"], 5);
     assert_eq!(answer["stats"]["embedded"], 0);
     assert_eq!(
-        photo(&answer, "PXL_30.jpg")["position"]["from"],
+        common::geotag_photo(&answer, "PXL_30.jpg")["position"]["from"],
         "embedded_xmp"
     );
-    assert_eq!(photo(&answer, "PXL_35.jpg")["position"]["from"], "sidecar");
-    assert_eq!(photo(&answer, "PXL_00.jpg")["position"]["from"], "exif");
+    assert_eq!(
+        common::geotag_photo(&answer, "PXL_35.jpg")["position"]["from"],
+        "sidecar"
+    );
+    assert_eq!(
+        common::geotag_photo(&answer, "PXL_00.jpg")["position"]["from"],
+        "exif"
+    );
     for (file, minute) in &lib.camera_photos {
-        let p = &photo(&answer, file)["proposal"];
+        let p = &common::geotag_photo(&answer, file)["proposal"];
         let at = (
             p["lat_deg"].as_f64().expect("lat"),
             p["lon_deg"].as_f64().expect("lon"),
         );
-        let off_m = distance_m(at, route(f64::from(*minute)));
+        let off_m = common::distance_m(at, route(f64::from(*minute)));
         assert!(off_m < 150.0, "{file}: {off_m:.0} m off ({p})");
         let source = if *minute >= 45 { "track" } else { "time" };
         assert_eq!(p["source"], source, "{file}: {p}");
@@ -236,7 +226,7 @@ fn the_track_and_the_photos_before_and_after_place_the_camera_within_150_m() {
         );
         assert!(!p["evidence"].as_str().expect("evidence").is_empty());
     }
-    let evidence = photo(&answer, "IMG_15.jpg")["proposal"]["evidence"]
+    let evidence = common::geotag_photo(&answer, "IMG_15.jpg")["proposal"]["evidence"]
         .as_str()
         .expect("text")
         .to_string();
@@ -266,7 +256,7 @@ fn without_the_camera_offset_its_photos_are_an_hour_out_and_nothing_wrong_is_pro
     let answer = geotag(&lib, &[]);
     // An hour late, the camera's photos fall after the track and the phone's last photo.
     for (file, _) in &lib.camera_photos {
-        let p = &photo(&answer, file)["proposal"];
+        let p = &common::geotag_photo(&answer, file)["proposal"];
         assert!(p.is_null(), "{file}: {p}");
     }
     let canon = answer["cameras"]
@@ -301,35 +291,6 @@ fn a_bad_track_or_clock_offset_is_one_line_and_a_non_zero_exit() {
     }
 }
 
-/// exiftool's reading of a sidecar (`-n`: signed decimal degrees), or `None` with the reason
-/// printed where exiftool is missing (CI installs it: there it must exist).
-fn exiftool_position(path: &Path) -> Option<(f64, f64)> {
-    let out = match std::process::Command::new("exiftool")
-        .args(["-j", "-n", "-GPSLatitude", "-GPSLongitude"])
-        .arg(path)
-        .output()
-    {
-        Ok(out) => out,
-        Err(e) => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "exiftool is installed by tools/system-deps.sh test: {e}"
-            );
-            println!("skipped the exiftool checks: exiftool not found ({e})");
-            return None;
-        }
-    };
-    let doc: Value = serde_json::from_slice(&out.stdout).expect("exiftool json");
-    Some((
-        doc[0]["GPSLatitude"]
-            .as_f64()
-            .expect("exiftool reads the latitude"),
-        doc[0]["GPSLongitude"]
-            .as_f64()
-            .expect("exiftool reads the longitude"),
-    ))
-}
-
 #[test]
 fn write_xmp_keeps_only_the_sources_asked_for_and_the_next_run_reads_them_back() {
     let lib = library("geotag-write-xmp");
@@ -357,8 +318,16 @@ fn write_xmp_keeps_only_the_sources_asked_for_and_the_next_run_reads_them_back()
             text.contains("geolens:LocationSource") && text.contains("track"),
             "{text}"
         );
-        if let Some(at) = exiftool_position(&sidecar) {
-            let off_m = distance_m(at, route(f64::from(*minute)));
+        if let Some(doc) = common::exiftool(&sidecar) {
+            let at = (
+                doc["XMP-exif:GPSLatitude"]
+                    .as_f64()
+                    .expect("exiftool reads the latitude"),
+                doc["XMP-exif:GPSLongitude"]
+                    .as_f64()
+                    .expect("exiftool reads the longitude"),
+            );
+            let off_m = common::distance_m(at, route(f64::from(*minute)));
             assert!(
                 off_m < 150.0,
                 "{file}: exiftool reads {at:?}, {off_m:.0} m off"
@@ -368,7 +337,10 @@ fn write_xmp_keeps_only_the_sources_asked_for_and_the_next_run_reads_them_back()
     // The next run reads them as the photos' positions, and proposes the rest from time.
     let second = geotag(&lib, &[&offset[..], &["--write-xmp"]].concat());
     assert_eq!(second["stats"]["with_position"], 8, "{}", second["stats"]);
-    assert_eq!(photo(&second, "IMG_50.jpg")["position"]["from"], "sidecar");
+    assert_eq!(
+        common::geotag_photo(&second, "IMG_50.jpg")["position"]["from"],
+        "sidecar"
+    );
     assert_eq!(second["stats"]["proposed"], 3);
     assert_eq!(second["stats"]["written"], 3);
     let third = geotag(&lib, &offset);

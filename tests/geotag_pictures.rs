@@ -137,22 +137,6 @@ fn geotag(dir: &Path, extra: &[&str]) -> Value {
     serde_json::from_slice(&out.stdout).expect("json")
 }
 
-fn photo<'a>(answer: &'a Value, file: &str) -> &'a Value {
-    answer["photos"]
-        .as_array()
-        .expect("photos")
-        .iter()
-        .find(|p| p["path"].as_str().is_some_and(|path| path.ends_with(file)))
-        .unwrap_or_else(|| panic!("{file} listed"))
-}
-
-fn distance_m(a: (f64, f64), b: (f64, f64)) -> f64 {
-    let (p1, p2) = (a.0.to_radians(), b.0.to_radians());
-    let d = (b.1 - a.1).to_radians();
-    let c = (p1.sin() * p2.sin() + p1.cos() * p2.cos() * d.cos()).clamp(-1.0, 1.0);
-    6_371_000.0 * c.acos()
-}
-
 fn at(proposal: &Value) -> (f64, f64) {
     (
         proposal["lat_deg"].as_f64().expect("lat"),
@@ -188,19 +172,19 @@ fn lookalike_pairs_find_the_camera_clock_and_the_model_answers_what_nothing_else
         } else {
             format!("IMG_{minute:02}b.jpg")
         };
-        let p = &photo(&answer, &file)["proposal"];
+        let p = &common::geotag_photo(&answer, &file)["proposal"];
         assert_eq!(p["source"], "time", "{file}: {p}");
-        let off_m = distance_m(at(p), route(f64::from(*minute)));
+        let off_m = common::distance_m(at(p), route(f64::from(*minute)));
         assert!(off_m < 150.0, "{file}: {off_m:.0} m off ({p})");
     }
     // The scan has no time: its look-alike gives it the phone's position.
-    let scan = &photo(&answer, "scan_30.jpg")["proposal"];
+    let scan = &common::geotag_photo(&answer, "scan_30.jpg")["proposal"];
     assert_eq!(scan["source"], "lookalike", "{scan}");
-    assert!(distance_m(at(scan), route(30.0)) < 1.0, "{scan}");
+    assert!(common::distance_m(at(scan), route(30.0)) < 1.0, "{scan}");
     let evidence = scan["evidence"].as_str().expect("evidence");
     assert!(evidence.contains("PXL_30.jpg"), "{evidence}");
     // Nothing knows the last one but the model, which says how unsure it is.
-    let unknown = &photo(&answer, "unknown.jpg")["proposal"];
+    let unknown = &common::geotag_photo(&answer, "unknown.jpg")["proposal"];
     assert_eq!(unknown["source"], "model", "{unknown}");
     assert!(
         unknown["radius_m"].as_f64().expect("radius") > 1000.0,
@@ -234,5 +218,8 @@ fn lookalike_pairs_find_the_camera_clock_and_the_model_answers_what_nothing_else
         .find(|c| c["camera"] == "Canon EOS R6")
         .expect("canon");
     assert_eq!(canon["found_by"], "none", "{canon}");
-    assert_eq!(photo(&answer, "scan_30.jpg")["proposal"]["source"], "model");
+    assert_eq!(
+        common::geotag_photo(&answer, "scan_30.jpg")["proposal"]["source"],
+        "model"
+    );
 }

@@ -622,28 +622,6 @@ fn the_photos_clock_weighs_the_answer_and_is_checked_against_its_gps() {
     );
 }
 
-/// exiftool's reading of a file as JSON (its own parser: an independent check), or `None`
-/// with the reason printed where exiftool is missing (CI installs it: there it must exist).
-fn exiftool(path: &Path) -> Option<serde_json::Value> {
-    let out = match std::process::Command::new("exiftool")
-        .args(["-j", "-n", "-G1"])
-        .arg(path)
-        .output()
-    {
-        Ok(out) => out,
-        Err(e) => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "exiftool is installed by tools/system-deps.sh test: {e}"
-            );
-            println!("skipped the exiftool checks: exiftool not found ({e})");
-            return None;
-        }
-    };
-    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("exiftool json");
-    Some(doc[0].clone())
-}
-
 #[test]
 fn write_xmp_keeps_the_best_guess_beside_the_photo_and_everything_else_in_place() {
     let dir = common::scratch_dir("predict_xmp");
@@ -663,7 +641,7 @@ fn write_xmp_keeps_the_best_guess_beside_the_photo_and_everything_else_in_place(
          <dc:subject><rdf:Bag><rdf:li>launch</rdf:li><rdf:li>night</rdf:li></rdf:Bag></dc:subject>\n\
         </rdf:Description>\n</rdf:RDF>\n</x:xmpmeta>\n<?xpacket end=\"w\"?>\n";
     std::fs::write(&sidecar, digikam).expect("sidecar");
-    let before = exiftool(&sidecar);
+    let before = common::exiftool(&sidecar);
 
     let o = predict(&["--format", "json", "--write-xmp"], &[&photo]);
     assert!(o.status.success(), "{}", stderr(&o));
@@ -685,7 +663,7 @@ fn write_xmp_keeps_the_best_guess_beside_the_photo_and_everything_else_in_place(
     );
     let text = std::fs::read_to_string(&sidecar).expect("read");
     assert!(text.contains("geolens:LocationSource=\"geolens "), "{text}");
-    if let (Some(before), Some(after)) = (before, exiftool(&sidecar)) {
+    if let (Some(before), Some(after)) = (before, common::exiftool(&sidecar)) {
         let read = |k: &str| {
             after[k]
                 .as_f64()
@@ -737,7 +715,7 @@ fn write_xmp_keeps_the_best_guess_beside_the_photo_and_everything_else_in_place(
     let darktable = predict(&["--write-xmp", "--xmp-naming", "darktable"], &[&photo]);
     assert!(darktable.status.success(), "{}", stderr(&darktable));
     let created = dir.join("IMG_1.jpg.xmp");
-    if let Some(read) = exiftool(&created) {
+    if let Some(read) = common::exiftool(&created) {
         assert!((read["XMP-exif:GPSLatitude"].as_f64().expect("lat") - lat).abs() < 1e-5);
     }
     assert_eq!(std::fs::read(&photo).expect("read"), photo_bytes);
@@ -869,12 +847,12 @@ fn darktable_and_lightroom_sidecars_keep_their_own_fields() {
         std::fs::copy(common::fixture("photos/rocket.jpg"), &photo).expect("copy");
         let sidecar = dir.join(sidecar_name);
         std::fs::write(&sidecar, xml).expect("sidecar");
-        let before = exiftool(&sidecar);
+        let before = common::exiftool(&sidecar);
         let o = predict(&["--write-xmp", "--xmp-naming", naming], &[&photo]);
         assert!(stderr(&o).contains("1 written"), "{name}: {}", stderr(&o));
         let text = std::fs::read_to_string(&sidecar).expect("read");
         assert!(text.contains("exif:GPSLatitude="), "{text}");
-        if let (Some(before), Some(after)) = (before, exiftool(&sidecar)) {
+        if let (Some(before), Some(after)) = (before, common::exiftool(&sidecar)) {
             assert!(after["XMP-exif:GPSLatitude"].is_number(), "{after}");
             for (k, v) in before.as_object().expect("object") {
                 if !k.starts_with("System:") && k != "SourceFile" && !k.starts_with("ExifTool:") {

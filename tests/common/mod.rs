@@ -150,3 +150,45 @@ pub fn wgpu_or_skip(test: &str) -> Option<geolens::model::backend::SelectedBacke
         }
     }
 }
+
+/// The row of `file` in `geolens geotag --format json`'s answer.
+pub fn geotag_photo<'a>(answer: &'a serde_json::Value, file: &str) -> &'a serde_json::Value {
+    answer["photos"]
+        .as_array()
+        .expect("photos")
+        .iter()
+        .find(|p| p["path"].as_str().is_some_and(|path| path.ends_with(file)))
+        .unwrap_or_else(|| panic!("{file} listed"))
+}
+
+/// Great-circle distance in metres between two (lat, lon) in degrees, computed here
+/// independently of geolens.
+pub fn distance_m(a: (f64, f64), b: (f64, f64)) -> f64 {
+    let (p1, p2) = (a.0.to_radians(), b.0.to_radians());
+    let d = (b.1 - a.1).to_radians();
+    let c = (p1.sin() * p2.sin() + p1.cos() * p2.cos() * d.cos()).clamp(-1.0, 1.0);
+    6_371_000.0 * c.acos()
+}
+
+/// exiftool's reading of a file as JSON (its own parser: an independent check; `-n`: numbers
+/// as numbers), or `None` with the reason printed where exiftool is missing (CI installs it:
+/// there it must exist).
+pub fn exiftool(path: &std::path::Path) -> Option<serde_json::Value> {
+    let out = match Command::new("exiftool")
+        .args(["-j", "-n", "-G1"])
+        .arg(path)
+        .output()
+    {
+        Ok(out) => out,
+        Err(e) => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "exiftool is installed by tools/system-deps.sh test: {e}"
+            );
+            println!("skipped the exiftool checks: exiftool not found ({e})");
+            return None;
+        }
+    };
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("exiftool json");
+    Some(doc[0].clone())
+}
