@@ -112,8 +112,26 @@ fn geojson(rows: &[ExportRow], out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(out)
 }
 
+/// `text` as XML 1.0 character data: escaped, and the characters XML cannot hold at all (C0
+/// controls other than tab and line ends, U+FFFE, U+FFFF), which a file name may contain,
+/// written as `\u{1b}` so that the file stays well-formed and the name can be told.
 fn xml(text: &str) -> String {
-    quick_xml::escape::escape(text).into_owned()
+    let allowed = |c: char| match c {
+        '\t' | '\n' | '\r' => true,
+        '\u{FFFE}' | '\u{FFFF}' => false,
+        c => (c as u32) >= 0x20,
+    };
+    let visible: String = text
+        .chars()
+        .map(|c| {
+            if allowed(c) {
+                c.to_string()
+            } else {
+                format!("\\u{{{:x}}}", c as u32)
+            }
+        })
+        .collect();
+    quick_xml::escape::escape(&visible).into_owned()
 }
 
 /// A line of words about a row, for GPX and KML descriptions.
@@ -234,6 +252,29 @@ mod tests {
         let mut out = Vec::new();
         write_export(&rows(), format, &mut out).expect("write");
         String::from_utf8(out).expect("utf-8")
+    }
+
+    #[test]
+    fn names_with_control_characters_leave_gpx_and_kml_well_formed() {
+        let mut rows = rows();
+        rows[0].name = "IMG\u{1}\u{1b}[31m<x>.jpg".into();
+        for format in [ExportFormat::Gpx, ExportFormat::Kml] {
+            let mut out = Vec::new();
+            write_export(&rows, format, &mut out).expect("write");
+            let text = String::from_utf8(out).expect("utf-8");
+            assert!(text.contains("IMG\\u{1}\\u{1b}[31m&lt;x&gt;.jpg"), "{text}");
+            let mut reader = quick_xml::Reader::from_str(&text);
+            loop {
+                match reader.read_event() {
+                    Ok(quick_xml::events::Event::Eof) => break,
+                    Ok(quick_xml::events::Event::Text(t)) => {
+                        assert!(!t.iter().any(|b| *b < 0x20 && !b"\t\n\r".contains(b)));
+                    }
+                    Ok(_) => {}
+                    Err(e) => panic!("{format:?} not well-formed: {e}"),
+                }
+            }
+        }
     }
 
     #[test]
