@@ -88,11 +88,12 @@ pub fn check_report_output(
     png_output: bool,
 ) -> Result<(), OutputError> {
     check_output(path, force)?;
-    let same = |a: &Path, b: &Path| match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => a == b,
+    let output = std::fs::canonicalize(path).ok();
+    let same = |input: &Path| match (&output, std::fs::canonicalize(input)) {
+        (Some(output), Ok(input)) => *output == input,
+        _ => path == input,
     };
-    if inputs.iter().any(|input| same(path, input)) {
+    if inputs.iter().any(|input| same(input)) {
         return Err(OutputError::Precious {
             path: path.to_owned(),
             what: "it is one of this run's inputs".into(),

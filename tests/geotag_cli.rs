@@ -12,23 +12,6 @@ use serde_json::Value;
 use geolens::sidecar::xmp_coordinate;
 use geolens::testing::{TestExif, dms, jpeg_with_exif, test_exif};
 
-/// The walk: due east from (48.85, 2.30) at 0.001° of longitude a minute (about 73 m a minute),
-/// starting 2024-04-01 09:00:00 UTC; the phone keeps Paris time (+02:00).
-fn route(minute: f64) -> (f64, f64) {
-    (48.85, 2.30 + 0.001 * minute)
-}
-
-fn clock(minute: u32, ahead_s: u32) -> String {
-    // Local time is UTC + 2 h.
-    let s = 11 * 3600 + minute * 60 + ahead_s;
-    format!(
-        "2024:04:01 {:02}:{:02}:{:02}",
-        s / 3600,
-        s / 60 % 60,
-        s % 60
-    )
-}
-
 fn base_jpeg() -> Vec<u8> {
     std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/photos/rocket.jpg"))
         .expect("fixture")
@@ -65,12 +48,12 @@ fn library(name: &str) -> Library {
     let jpeg = base_jpeg();
     let write = |file: &str, bytes: Vec<u8>| std::fs::write(dir.join(file), bytes).expect("write");
     for minute in [0, 10, 20, 40] {
-        let (lat, lon) = route(f64::from(minute));
+        let (lat, lon) = common::walk_position(f64::from(minute));
         let exif = test_exif(&TestExif {
             make: "Google",
             model: "Pixel 8",
             gps: Some((dms(lat, b'N', b'S'), dms(lon, b'E', b'W'))),
-            taken_at: &clock(minute, 0),
+            taken_at: &common::walk_clock(minute, 0),
             utc_offset: Some("+02:00"),
         });
         write(
@@ -86,16 +69,16 @@ fn library(name: &str) -> Library {
                 make: "Google",
                 model: "Pixel 8",
                 gps: None,
-                taken_at: &clock(minute, 0),
+                taken_at: &common::walk_clock(minute, 0),
                 utc_offset: Some("+02:00"),
             }),
         )
     };
-    let (lat, lon) = route(30.0);
+    let (lat, lon) = common::walk_position(30.0);
     write("PXL_30.jpg", with_xmp(&phone_no_gps(30), lat, lon));
     // Minute 35: the position is in the sidecar only.
     write("PXL_35.jpg", phone_no_gps(35));
-    let (lat, lon) = route(35.0);
+    let (lat, lon) = common::walk_position(35.0);
     std::fs::write(
         dir.join("PXL_35.xmp"),
         format!(
@@ -115,7 +98,7 @@ fn library(name: &str) -> Library {
             make: "Canon",
             model: "Canon EOS R6",
             gps: None,
-            taken_at: &clock(minute, 3620),
+            taken_at: &common::walk_clock(minute, 3620),
             utc_offset: None,
         });
         let file = format!("IMG_{minute:02}.jpg");
@@ -125,7 +108,7 @@ fn library(name: &str) -> Library {
     // The track: a point a minute from minute 45 to 60, in UTC.
     let points: String = (45..=60)
         .map(|m| {
-            let (lat, lon) = route(f64::from(m));
+            let (lat, lon) = common::walk_position(f64::from(m));
             format!(
                 "<trkpt lat=\"{lat}\" lon=\"{lon}\"><time>2024-04-01T09:{m:02}:00Z</time></trkpt>"
             )
@@ -216,7 +199,7 @@ fn the_track_and_the_photos_before_and_after_place_the_camera_within_150_m() {
             p["lat_deg"].as_f64().expect("lat"),
             p["lon_deg"].as_f64().expect("lon"),
         );
-        let off_m = common::distance_m(at, route(f64::from(*minute)));
+        let off_m = common::distance_m(at, common::walk_position(f64::from(*minute)));
         assert!(off_m < 150.0, "{file}: {off_m:.0} m off ({p})");
         let source = if *minute >= 45 { "track" } else { "time" };
         assert_eq!(p["source"], source, "{file}: {p}");
@@ -234,19 +217,12 @@ fn the_track_and_the_photos_before_and_after_place_the_camera_within_150_m() {
         evidence.contains("PXL_10.jpg") && evidence.contains("PXL_20.jpg"),
         "{evidence}"
     );
-    let cameras = answer["cameras"].as_array().expect("cameras");
-    let canon = cameras
-        .iter()
-        .find(|c| c["camera"] == "Canon EOS R6")
-        .expect("canon");
+    let canon = common::geotag_camera(&answer, "Canon EOS R6");
     assert_eq!(
         (canon["clock_offset_s"].as_i64(), canon["found_by"].as_str()),
         (Some(3620), Some("given"))
     );
-    let pixel = cameras
-        .iter()
-        .find(|c| c["camera"] == "Google Pixel 8")
-        .expect("pixel");
+    let pixel = common::geotag_camera(&answer, "Google Pixel 8");
     assert_eq!(pixel["found_by"], "offset_tag");
 }
 
@@ -259,12 +235,7 @@ fn without_the_camera_offset_its_photos_are_an_hour_out_and_nothing_wrong_is_pro
         let p = &common::geotag_photo(&answer, file)["proposal"];
         assert!(p.is_null(), "{file}: {p}");
     }
-    let canon = answer["cameras"]
-        .as_array()
-        .expect("cameras")
-        .iter()
-        .find(|c| c["camera"] == "Canon EOS R6")
-        .expect("canon");
+    let canon = common::geotag_camera(&answer, "Canon EOS R6");
     assert_eq!(canon["found_by"], "none");
 }
 
@@ -327,7 +298,7 @@ fn write_xmp_keeps_only_the_sources_asked_for_and_the_next_run_reads_them_back()
                     .as_f64()
                     .expect("exiftool reads the longitude"),
             );
-            let off_m = common::distance_m(at, route(f64::from(*minute)));
+            let off_m = common::distance_m(at, common::walk_position(f64::from(*minute)));
             assert!(
                 off_m < 150.0,
                 "{file}: exiftool reads {at:?}, {off_m:.0} m off"

@@ -50,22 +50,6 @@ fn jpeg(image: &RgbImage, quality: u8) -> Vec<u8> {
     bytes
 }
 
-/// The walk: due east from (48.85, 2.30), about 73 m a minute.
-fn route(minute: f64) -> (f64, f64) {
-    (48.85, 2.30 + 0.001 * minute)
-}
-
-/// The local reading (UTC + 2 h) at `minute` of the walk, `ahead_s` seconds fast.
-fn clock(minute: u32, ahead_s: u32) -> String {
-    let s = 11 * 3600 + minute * 60 + ahead_s;
-    format!(
-        "2024:04:01 {:02}:{:02}:{:02}",
-        s / 3600,
-        s / 60 % 60,
-        s % 60
-    )
-}
-
 const PHONE_MINUTES: [u32; 6] = [0, 10, 20, 30, 40, 50];
 /// The camera's own scenes, between the phone's.
 const CAMERA_OWN: [u32; 3] = [5, 25, 45];
@@ -75,12 +59,12 @@ fn library(name: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).expect("mkdir");
     let write = |file: &str, bytes: Vec<u8>| std::fs::write(dir.join(file), bytes).expect("write");
     let phone = |minute: u32| {
-        let (lat, lon) = route(f64::from(minute));
+        let (lat, lon) = common::walk_position(f64::from(minute));
         test_exif(&TestExif {
             make: "Google",
             model: "Pixel 8",
             gps: Some((dms(lat, b'N', b'S'), dms(lon, b'E', b'W'))),
-            taken_at: &clock(minute, 0),
+            taken_at: &common::walk_clock(minute, 0),
             utc_offset: Some("+02:00"),
         })
     };
@@ -89,7 +73,7 @@ fn library(name: &str) -> PathBuf {
             make: "Canon",
             model: "Canon EOS R6",
             gps: None,
-            taken_at: &clock(minute, 3620 + after_s),
+            taken_at: &common::walk_clock(minute, 3620 + after_s),
             utc_offset: None,
         })
     };
@@ -154,12 +138,7 @@ fn lookalike_pairs_find_the_camera_clock_and_the_model_answers_what_nothing_else
     let dir = library("geotag-pictures");
     let answer = geotag(&dir, &["--lookalike-min", TINY_TOWER_LOOKALIKE_MIN]);
 
-    let canon = answer["cameras"]
-        .as_array()
-        .expect("cameras")
-        .iter()
-        .find(|c| c["camera"] == "Canon EOS R6")
-        .expect("canon");
+    let canon = common::geotag_camera(&answer, "Canon EOS R6");
     assert_eq!(canon["found_by"], "lookalikes", "{canon}");
     let offset_s = canon["clock_offset_s"].as_i64().expect("offset");
     assert!((offset_s - 3628).abs() <= 60, "{canon}");
@@ -174,13 +153,16 @@ fn lookalike_pairs_find_the_camera_clock_and_the_model_answers_what_nothing_else
         };
         let p = &common::geotag_photo(&answer, &file)["proposal"];
         assert_eq!(p["source"], "time", "{file}: {p}");
-        let off_m = common::distance_m(at(p), route(f64::from(*minute)));
+        let off_m = common::distance_m(at(p), common::walk_position(f64::from(*minute)));
         assert!(off_m < 150.0, "{file}: {off_m:.0} m off ({p})");
     }
     // The scan has no time: its look-alike gives it the phone's position.
     let scan = &common::geotag_photo(&answer, "scan_30.jpg")["proposal"];
     assert_eq!(scan["source"], "lookalike", "{scan}");
-    assert!(common::distance_m(at(scan), route(30.0)) < 1.0, "{scan}");
+    assert!(
+        common::distance_m(at(scan), common::walk_position(30.0)) < 1.0,
+        "{scan}"
+    );
     let evidence = scan["evidence"].as_str().expect("evidence");
     assert!(evidence.contains("PXL_30.jpg"), "{evidence}");
     // Nothing knows the last one but the model, which says how unsure it is.
@@ -211,12 +193,7 @@ fn lookalike_pairs_find_the_camera_clock_and_the_model_answers_what_nothing_else
     // at the same moment may each keep only their own.)
     let answer = geotag(&dir, &["--lookalike-min", "1"]);
     assert_eq!(answer["stats"]["embedded"], 0, "{}", answer["stats"]);
-    let canon = answer["cameras"]
-        .as_array()
-        .expect("cameras")
-        .iter()
-        .find(|c| c["camera"] == "Canon EOS R6")
-        .expect("canon");
+    let canon = common::geotag_camera(&answer, "Canon EOS R6");
     assert_eq!(canon["found_by"], "none", "{canon}");
     assert_eq!(
         common::geotag_photo(&answer, "scan_30.jpg")["proposal"]["source"],

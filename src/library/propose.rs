@@ -284,7 +284,7 @@ pub(super) fn distance_m(a: LatLonDeg, b: LatLonDeg) -> f64 {
 }
 
 /// "180 m", "2.3 km".
-pub(super) fn metres_text(m: f64) -> String {
+pub fn metres_text(m: f64) -> String {
     if m < 1000.0 {
         format!("{m:.0} m")
     } else {

@@ -56,63 +56,92 @@ pub fn geotag_library(
 ) -> LibraryAnswer {
     let mut clocks = Clocks::work_out(&photos, given);
     let mut proposals = propose(&photos, &clocks, tracks, settings);
-    let mut answer = LibraryAnswer {
-        photos: Vec::new(),
-        proposals: Vec::new(),
-        clocks: Clocks::default(),
-        tracks: tracks.to_vec(),
-        embeddings: EmbedStats::default(),
-        notes: Vec::new(),
+    let (embeddings, notes) = match pictures {
+        Some(pictures) => {
+            let mut clues = Clues {
+                photos: &photos,
+                clocks: &mut clocks,
+                proposals: &mut proposals,
+                tracks,
+                settings,
+            };
+            clues.add_pictures(&pictures, progress)
+        }
+        None => (EmbedStats::default(), Vec::new()),
     };
-    if let Some(pictures) = pictures {
-        let wanted = wanted(&photos, &clocks, &proposals);
-        let dim = pictures.predictor.clip_dim();
-        let tower = pictures.predictor.tower_file();
-        let mut cache = match &tower {
-            Some(t) => EmbeddingCache::open(pictures.cache_dir.as_deref(), t, dim),
+    LibraryAnswer {
+        photos,
+        proposals,
+        clocks,
+        tracks: tracks.to_vec(),
+        embeddings,
+        notes,
+    }
+}
+
+/// What a pass has made of the metadata, for the pictures' clues to add to.
+struct Clues<'a> {
+    photos: &'a [LibraryPhoto],
+    clocks: &'a mut Clocks,
+    proposals: &'a mut Vec<Option<Proposal>>,
+    tracks: &'a [Track],
+    settings: &'a ProposeSettings,
+}
+
+impl Clues<'_> {
+    /// Embeds the photos that need it, finds camera clocks from look-alikes (and proposes
+    /// again with them), proposes from look-alikes, then weighs everything with GeoCLIP.
+    /// Returns what the embedding did and the notes for the user.
+    fn add_pictures(
+        &mut self,
+        pictures: &PictureClues<'_>,
+        progress: impl FnMut(usize, usize) -> bool,
+    ) -> (EmbedStats, Vec<String>) {
+        let photos = self.photos;
+        let mut notes = Vec::new();
+        let wanted = wanted(photos, self.clocks, self.proposals);
+        let mut cache = match pictures.predictor.tower_file() {
+            Some(t) => EmbeddingCache::open(
+                pictures.cache_dir.as_deref(),
+                &t,
+                pictures.predictor.clip_dim(),
+            ),
             None => EmbeddingCache::default(),
         };
         let paths: Vec<PathBuf> = photos.iter().map(|p| p.path.clone()).collect();
         let (embeddings, stats) = embed(pictures.predictor, &mut cache, &paths, &wanted, progress);
-        answer.embeddings = stats;
         if stats.cancelled {
-            answer.notes.push(format!(
+            notes.push(format!(
                 "stopped after {} of the photos' embeddings: the pictures' clues cover only those",
                 stats.embedded + stats.from_cache
             ));
         }
         if let Err(e) = cache.save() {
-            answer
-                .notes
-                .push(format!("the embedding cache was not kept: {e}"));
+            notes.push(format!("the embedding cache was not kept: {e}"));
         }
         let lookalikes = Lookalikes::new(&embeddings, pictures.lookalikes);
-        lookalikes.find_clock_offsets(&photos, &mut clocks);
-        if clocks
+        lookalikes.find_clock_offsets(photos, self.clocks);
+        if self
+            .clocks
             .cameras
             .iter()
             .any(|c| c.found_by == ClockFoundBy::Lookalikes)
         {
-            proposals = propose(&photos, &clocks, tracks, settings);
+            *self.proposals = propose(photos, self.clocks, self.tracks, self.settings);
         }
         let geotagged: Vec<usize> = (0..photos.len())
             .filter(|&i| photos[i].position.is_some())
             .collect();
-        for (i, slot) in proposals.iter_mut().enumerate() {
+        for (i, slot) in self.proposals.iter_mut().enumerate() {
             if slot.is_none() && photos[i].position.is_none() {
-                *slot = lookalikes.propose(&photos, i, &geotagged);
+                *slot = lookalikes.propose(photos, i, &geotagged);
             }
         }
-        if let Err(e) = weigh_with_model(pictures.predictor, &photos, &embeddings, &mut proposals) {
-            answer
-                .notes
-                .push(format!("the model's guesses were left out: {e}"));
+        if let Err(e) = weigh_with_model(pictures.predictor, photos, &embeddings, self.proposals) {
+            notes.push(format!("the model's guesses were left out: {e}"));
         }
+        (stats, notes)
     }
-    answer.photos = photos;
-    answer.proposals = proposals;
-    answer.clocks = clocks;
-    answer
 }
 
 /// The photos whose embeddings the pass needs: every photo without a position (look-alike

@@ -161,6 +161,34 @@ pub fn geotag_photo<'a>(answer: &'a serde_json::Value, file: &str) -> &'a serde_
         .unwrap_or_else(|| panic!("{file} listed"))
 }
 
+/// The row of `camera` in `geolens geotag --format json`'s `cameras`.
+pub fn geotag_camera<'a>(answer: &'a serde_json::Value, camera: &str) -> &'a serde_json::Value {
+    answer["cameras"]
+        .as_array()
+        .expect("cameras")
+        .iter()
+        .find(|c| c["camera"] == camera)
+        .unwrap_or_else(|| panic!("{camera} listed"))
+}
+
+/// The geotag tests' walk: due east from (48.85, 2.30) at 0.001° of longitude a minute (about
+/// 73 m a minute), starting 2024-04-01 09:00:00 UTC.
+pub fn walk_position(minute: f64) -> (f64, f64) {
+    (48.85, 2.30 + 0.001 * minute)
+}
+
+/// The EXIF local reading (Paris time, UTC + 2 h) at `minute` of the walk, `ahead_s` seconds
+/// fast.
+pub fn walk_clock(minute: u32, ahead_s: u32) -> String {
+    let s = 11 * 3600 + minute * 60 + ahead_s;
+    format!(
+        "2024:04:01 {:02}:{:02}:{:02}",
+        s / 3600,
+        s / 60 % 60,
+        s % 60
+    )
+}
+
 /// Great-circle distance in metres between two (lat, lon) in degrees, computed here
 /// independently of geolens.
 pub fn distance_m(a: (f64, f64), b: (f64, f64)) -> f64 {

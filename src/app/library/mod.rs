@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::app::worker::{Event, Request, Worker, WorkerError};
 use crate::geo::latlon::LatLonDeg;
 use crate::library::apply::{ApplyLog, ToApply, apply, undo};
+use crate::library::propose::metres_text;
 use crate::library::{LibraryAnswer, Proposal, ProposalSource};
 use crate::map::library_layer::{LibraryPin, PinInput};
 use crate::sidecar::SidecarNaming;
@@ -627,7 +628,7 @@ fn item_ui(
             };
             ui.colored_label(
                 source_color(p.source),
-                format!("{} ±{}{state}", p.source.name(), radius_text(p.radius_m)),
+                format!("{} ±{}{state}", p.source.name(), metres_text(p.radius_m)),
             )
             .on_hover_text(&p.evidence);
             for flag in &p.flags {
@@ -656,14 +657,6 @@ fn filter_ui(ui: &mut Ui, filter: &mut LibraryFilter) {
             .text("km at most"),
     )
     .on_hover_text("Hide proposals less sure than this (their radius)");
-}
-
-fn radius_text(m: f64) -> String {
-    if m < 1000.0 {
-        format!("{m:.0} m")
-    } else {
-        format!("{:.1} km", m / 1000.0)
-    }
 }
 
 /// The note a sidecar keeps of where its position came from.
