@@ -4,15 +4,20 @@
 
 use std::io::Write;
 
+use std::path::{Path, PathBuf};
+
 use serde::Serialize;
 
 use crate::geo::latlon::LatLonDeg;
 
 /// One photo's exported location.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ExportRow {
-    /// The photo's file name (or path).
+    /// The photo's file name, to show.
     pub name: String,
+    /// The photo's path, where it has one: written so that it names the file exactly
+    /// ([`crate::files::path_text`]; a `file://` link in GPX).
+    pub path: Option<PathBuf>,
     pub at: LatLonDeg,
     /// "camera" for the photo's own GPS, "set" for a location the user set (or a sidecar
     /// holds), "predicted" for the model's best guess.
@@ -31,7 +36,7 @@ impl ExportRow {
     /// from its answer the most likely place's probability, the 90 % region and the
     /// localizability.
     pub fn new(
-        name: String,
+        (name, path): (String, Option<&Path>),
         (at, kind, note): (LatLonDeg, &'static str, String),
         top: Option<&crate::predict::PlaceGuess>,
         regions: &[crate::predict::CredibleRegion],
@@ -39,6 +44,7 @@ impl ExportRow {
     ) -> Self {
         Self {
             name,
+            path: path.map(Path::to_path_buf),
             at,
             kind,
             note,
@@ -98,6 +104,7 @@ fn geojson(rows: &[ExportRow], out: &mut dyn Write) -> std::io::Result<()> {
                 "geometry": { "type": "Point", "coordinates": [r.at.lon_deg, r.at.lat_deg] },
                 "properties": {
                     "name": r.name,
+                    "path": r.path.as_deref().map(crate::files::path_text),
                     "kind": r.kind,
                     "note": r.note,
                     "top_place_probability": r.top_place_probability,
@@ -134,6 +141,25 @@ fn xml(text: &str) -> String {
     quick_xml::escape::escape(&visible).into_owned()
 }
 
+/// `path` as a `file://` URL: every byte but unreserved characters and `/` percent-encoded,
+/// so that a name that is not UTF-8 survives too. A relative path is made absolute first.
+fn file_url(path: &Path) -> String {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    #[cfg(unix)]
+    let bytes = std::os::unix::ffi::OsStrExt::as_bytes(absolute.as_os_str()).to_vec();
+    #[cfg(not(unix))]
+    let bytes = absolute.to_string_lossy().replace('\\', "/").into_bytes();
+    let mut url = String::from("file://");
+    for b in bytes {
+        if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) {
+            url.push(b as char);
+        } else {
+            url.push_str(&format!("%{b:02X}"));
+        }
+    }
+    url
+}
+
 /// A line of words about a row, for GPX and KML descriptions.
 fn description(r: &ExportRow) -> String {
     let mut parts = vec![format!("{}: {}", r.kind, r.note)];
@@ -156,11 +182,15 @@ fn gpx(rows: &[ExportRow], out: &mut dyn Write) -> std::io::Result<()> {
     for r in rows {
         writeln!(
             out,
-            "  <wpt lat=\"{:.7}\" lon=\"{:.7}\"><name>{}</name><desc>{}</desc></wpt>",
+            "  <wpt lat=\"{:.7}\" lon=\"{:.7}\"><name>{}</name><desc>{}</desc>{}</wpt>",
             r.at.lat_deg,
             r.at.lon_deg,
             xml(&r.name),
-            xml(&description(r))
+            xml(&description(r)),
+            r.path
+                .as_deref()
+                .map(|p| format!("<link href=\"{}\"/>", xml(&file_url(p))))
+                .unwrap_or_default()
         )?;
     }
     writeln!(out, "</gpx>")
@@ -176,10 +206,17 @@ fn kml(rows: &[ExportRow], out: &mut dyn Write) -> std::io::Result<()> {
     for r in rows {
         writeln!(
             out,
-            "  <Placemark><name>{}</name><description>{}</description>\
+            "  <Placemark><name>{}</name><description>{}</description>{}\
              <Point><coordinates>{:.7},{:.7}</coordinates></Point></Placemark>",
             xml(&r.name),
             xml(&description(r)),
+            r.path
+                .as_deref()
+                .map(|p| format!(
+                    "<ExtendedData><Data name=\"path\"><value>{}</value></Data></ExtendedData>",
+                    xml(&crate::files::path_text(p))
+                ))
+                .unwrap_or_default(),
             r.at.lon_deg,
             r.at.lat_deg
         )?;
@@ -191,6 +228,7 @@ fn csv(rows: &[ExportRow], out: &mut dyn Write) -> std::io::Result<()> {
     let mut w = csv::Writer::from_writer(out);
     w.write_record([
         "name",
+        "path",
         "lat_deg",
         "lon_deg",
         "kind",
@@ -203,6 +241,10 @@ fn csv(rows: &[ExportRow], out: &mut dyn Write) -> std::io::Result<()> {
     for r in rows {
         w.write_record([
             r.name.clone(),
+            r.path
+                .as_deref()
+                .map(crate::files::path_text)
+                .unwrap_or_default(),
             r.at.lat_deg.to_string(),
             r.at.lon_deg.to_string(),
             r.kind.to_string(),
@@ -223,6 +265,7 @@ mod tests {
         vec![
             ExportRow {
                 name: "IMG_1 <a&b>.jpg".into(),
+                path: Some(PathBuf::from("/photos/trip/IMG_1 <a&b>.jpg")),
                 at: LatLonDeg {
                     lat_deg: 35.0114,
                     lon_deg: 135.7681,
@@ -235,6 +278,7 @@ mod tests {
             },
             ExportRow {
                 name: "IMG_2.jpg".into(),
+                path: None,
                 at: LatLonDeg {
                     lat_deg: -22.9,
                     lon_deg: -43.17,
@@ -299,7 +343,8 @@ mod tests {
         let mut reader = csv::Reader::from_reader(csv.as_bytes());
         let records: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("row")).collect();
         assert_eq!(records.len(), 2);
-        assert_eq!(&records[1][1], "-22.9");
+        assert_eq!(&records[1][2], "-22.9");
+        assert_eq!(&records[0][1], "/photos/trip/IMG_1 <a&b>.jpg");
         // Both XML formats parse.
         for doc in [gpx, kml] {
             let mut reader = quick_xml::Reader::from_str(&doc);
@@ -310,5 +355,42 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn rows_carry_the_whole_path_even_one_that_is_not_utf8() {
+        use std::os::unix::ffi::OsStrExt;
+        let path = Path::new(std::ffi::OsStr::from_bytes(
+            b"/photos/caf\xe9 & bar/IMG_1.jpg",
+        ));
+        let mut rows = rows();
+        rows[0].path = Some(path.to_path_buf());
+        let write = |format| {
+            let mut out = Vec::new();
+            write_export(&rows, format, &mut out).expect("write");
+            String::from_utf8(out).expect("utf-8")
+        };
+        let geojson: serde_json::Value =
+            serde_json::from_str(&write(ExportFormat::GeoJson)).expect("json");
+        let text = geojson["features"][0]["properties"]["path"]
+            .as_str()
+            .expect("path");
+        assert_eq!(crate::files::path_from_text(text), path);
+        assert!(geojson["features"][1]["properties"]["path"].is_null());
+        let csv = write(ExportFormat::Csv);
+        let mut reader = csv::Reader::from_reader(csv.as_bytes());
+        let first = reader.records().next().expect("row").expect("row");
+        assert_eq!(crate::files::path_from_text(&first[1]), path);
+        let gpx = write(ExportFormat::Gpx);
+        assert!(
+            gpx.contains("<link href=\"file:///photos/caf%E9%20%26%20bar/IMG_1.jpg\"/>"),
+            "{gpx}"
+        );
+        let kml = write(ExportFormat::Kml);
+        assert!(
+            kml.contains("<Data name=\"path\"><value>/photos/caf\\xe9 &amp; bar/IMG_1.jpg</value>"),
+            "{kml}"
+        );
     }
 }

@@ -26,6 +26,64 @@ pub enum OutputError {
     },
 }
 
+/// A path as text that names it exactly, for reports other programs read back: as it is
+/// where it is UTF-8 and holds no backslash; otherwise (Unix) every byte that is not UTF-8 is
+/// written `\xHH` and a backslash `\\`, so that [`path_from_text`] gives back the same bytes.
+pub fn path_text(path: &Path) -> String {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let mut out = String::new();
+        for chunk in path.as_os_str().as_bytes().utf8_chunks() {
+            out.push_str(&chunk.valid().replace('\\', "\\\\"));
+            for byte in chunk.invalid() {
+                out.push_str(&format!("\\x{byte:02x}"));
+            }
+        }
+        out
+    }
+    #[cfg(not(unix))]
+    {
+        path.display().to_string()
+    }
+}
+
+/// The path [`path_text`] wrote (text that is not of that form is taken as it is).
+pub fn path_from_text(text: &str) -> PathBuf {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStringExt;
+        let bytes = text.as_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            let hex = || {
+                let digits = std::str::from_utf8(bytes.get(i + 2..i + 4)?).ok()?;
+                u8::from_str_radix(digits, 16).ok()
+            };
+            match (bytes[i], bytes.get(i + 1)) {
+                (b'\\', Some(b'\\')) => {
+                    out.push(b'\\');
+                    i += 2;
+                }
+                (b'\\', Some(b'x')) if hex().is_some() => {
+                    out.extend(hex());
+                    i += 4;
+                }
+                (byte, _) => {
+                    out.push(byte);
+                    i += 1;
+                }
+            }
+        }
+        PathBuf::from(std::ffi::OsString::from_vec(out))
+    }
+    #[cfg(not(unix))]
+    {
+        PathBuf::from(text)
+    }
+}
+
 /// Opens `path` for reading if it is a regular file (following symbolic links); a FIFO, a
 /// device or a folder is refused before it is opened, since opening a FIFO blocks.
 pub fn open_regular(path: &Path) -> std::io::Result<File> {
@@ -373,5 +431,27 @@ mod tests {
         assert_eq!(std::fs::read(&victim).unwrap(), b"keep");
         assert_eq!(std::fs::read(dir.join("out.csv")).unwrap(), b"new");
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_path_that_is_not_utf8_round_trips_through_its_text() {
+        use std::os::unix::ffi::OsStrExt;
+        let plain = Path::new("/photos/Kyōto 2024/IMG_1.jpg");
+        assert_eq!(path_text(plain), "/photos/Kyōto 2024/IMG_1.jpg");
+        for bytes in [
+            &b"/photos/caf\xe9/IMG_\xff\xfe.jpg"[..],
+            b"/a\\xff/b\\\\c\x80",
+            b"\\",
+            b"ends with \\x4",
+        ] {
+            let path = Path::new(std::ffi::OsStr::from_bytes(bytes));
+            let text = path_text(path);
+            assert_eq!(path_from_text(&text), path, "{text}");
+        }
+        assert_eq!(
+            path_text(Path::new(std::ffi::OsStr::from_bytes(b"caf\xe9.jpg"))),
+            "caf\\xe9.jpg"
+        );
     }
 }

@@ -57,7 +57,7 @@ fn row_of(photo: &std::path::Path, report: &PhotoReport) -> Option<ExportRow> {
         }
     };
     Some(ExportRow::new(
-        name,
+        (name, Some(photo)),
         position,
         top,
         &report.credible_regions,

@@ -339,7 +339,7 @@ fn answer(found: LibraryAnswer) -> Answer {
         .into_iter()
         .zip(proposals)
         .map(|(p, proposal)| PhotoRow {
-            path: p.path.display().to_string(),
+            path: crate::files::path_text(&p.path),
             camera: p.camera,
             taken_at: p
                 .taken_local

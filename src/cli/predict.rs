@@ -154,7 +154,7 @@ impl PhotoReport {
         top: usize,
         clock_prior: bool,
     ) -> Self {
-        let path = outcome.path.display().to_string();
+        let path = crate::files::path_text(&outcome.path);
         match outcome.result {
             Ok(plain) => {
                 let (prediction, clock, clock_note) =

@@ -227,7 +227,7 @@ impl ExploreView {
                 let top = e.places_at(granularity).and_then(<[_]>::first);
                 let regions = e.regions_at(granularity).unwrap_or_default();
                 Some(ExportRow::new(
-                    e.name.clone(),
+                    (e.name.clone(), e.path.as_deref()),
                     position,
                     top,
                     regions,

@@ -9,16 +9,15 @@ use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
 use quick_xml::events::{BytesStart, Event};
-use quick_xml::{Reader, Writer};
+use quick_xml::{NsReader, Writer};
 use thiserror::Error;
 
 use crate::geo::latlon::LatLonDeg;
 
-const EXIF_NS: &str = "http://ns.adobe.com/exif/1.0/";
-const GEOLENS_NS: &str = "https://github.com/geolens/geolens/ns/1.0/";
-const LAT: &[u8] = b"exif:GPSLatitude";
-const LON: &[u8] = b"exif:GPSLongitude";
-const SOURCE: &[u8] = b"geolens:LocationSource";
+mod xmp;
+
+pub use xmp::parse_xmp_coordinate;
+use xmp::{EXIF_NS, GEOLENS_NS, attribute_field, element_field, existing_position, prefix_for};
 
 #[derive(Debug, Error)]
 pub enum SidecarError {
@@ -93,23 +92,6 @@ pub fn xmp_coordinate(value_deg: f64, positive: char, negative: char) -> String 
     )
 }
 
-/// XMP's "DDD,MM.mmmmN" (or plain decimal degrees) as signed degrees.
-pub fn parse_xmp_coordinate(text: &str) -> Option<f64> {
-    let text = text.trim();
-    let Some((deg, rest)) = text.split_once(',') else {
-        return text.parse().ok().filter(|v: &f64| v.is_finite());
-    };
-    let hemisphere = rest.chars().last()?;
-    let minutes: f64 = rest[..rest.len() - hemisphere.len_utf8()].parse().ok()?;
-    let value = deg.parse::<f64>().ok()? + minutes / 60.0;
-    match hemisphere {
-        'N' | 'E' => Some(value),
-        'S' | 'W' => Some(-value),
-        _ => None,
-    }
-    .filter(|v| v.is_finite())
-}
-
 /// The position the sidecar of `photo` holds, if it has one (either naming).
 pub fn sidecar_position(photo: &Path) -> Option<(LatLonDeg, PathBuf)> {
     [
@@ -165,11 +147,7 @@ pub fn write_position(
     if path == photo {
         return Err(SidecarError::IsThePhoto { path });
     }
-    let fields = Fields {
-        lat: xmp_coordinate(at.lat_deg, 'N', 'S'),
-        lon: xmp_coordinate(at.lon_deg, 'E', 'W'),
-        source: source.to_string(),
-    };
+    let fields = Fields::new(at, source);
     let mode = kept_mode(&path)?;
     let existing = match crate::files::read_regular(&path) {
         Ok(bytes) => Some(bytes),
@@ -193,6 +171,18 @@ pub fn write_position(
     };
     crate::files::write_output_with(&path, true, mode, |out| out.write_all(&bytes))?;
     Ok(written)
+}
+
+/// `old` (a sidecar's bytes) with `at` set as [`write_position`] would write it, without
+/// touching any file: the fuzz target's way in.
+pub fn rewritten(
+    old: &[u8],
+    at: LatLonDeg,
+    source: &str,
+    replace_gps: bool,
+) -> Result<Vec<u8>, SidecarError> {
+    let fields = Fields::new(at, source);
+    updated_sidecar(Path::new("sidecar.xmp"), old, &fields, replace_gps)
 }
 
 /// The permissions an existing sidecar keeps when it is rewritten (`None`: there is none). A
@@ -228,6 +218,16 @@ struct Fields {
     source: String,
 }
 
+impl Fields {
+    fn new(at: LatLonDeg, source: &str) -> Self {
+        Self {
+            lat: xmp_coordinate(at.lat_deg, 'N', 'S'),
+            lon: xmp_coordinate(at.lon_deg, 'E', 'W'),
+            source: source.to_string(),
+        }
+    }
+}
+
 /// A new sidecar holding only the position and its source.
 fn new_sidecar(f: &Fields) -> String {
     format!(
@@ -249,7 +249,8 @@ fn escape(text: &str) -> String {
 }
 
 /// `old` with the position set on its first `rdf:Description`: every other event is copied
-/// as read. Existing GPS fields (as attributes or elements) stop it unless `replace_gps`.
+/// as read. Existing GPS fields (attributes or elements, under whatever prefix binds their
+/// namespace) stop it unless `replace_gps`, and are dropped when replaced.
 fn updated_sidecar(
     path: &Path,
     old: &[u8],
@@ -269,7 +270,7 @@ fn updated_sidecar(
             lon,
         });
     }
-    let mut reader = Reader::from_reader(old);
+    let mut reader = NsReader::from_reader(old);
     let mut writer = Writer::new(Cursor::new(Vec::new()));
     let mut buf = Vec::new();
     let mut done = false;
@@ -289,19 +290,21 @@ fn updated_sidecar(
                 }
                 None
             }
-            Event::Start(e) | Event::Empty(e) if is_gps_field(e.name().as_ref()) => {
+            Event::Start(e) | Event::Empty(e) if element_field(&reader, e.name()).is_some() => {
                 if matches!(event, Event::Start(_)) {
                     skipping = 1;
                 }
                 None
             }
-            Event::Start(e) if !done && e.name().as_ref() == b"rdf:Description" => {
-                done = true;
-                Some(Event::Start(with_position(e, fields)))
-            }
-            Event::Empty(e) if !done && e.name().as_ref() == b"rdf:Description" => {
-                done = true;
-                Some(Event::Empty(with_position(e, fields)))
+            Event::Start(e) | Event::Empty(e) => {
+                let first = !done && xmp::is_description(&reader, e.name());
+                done |= first;
+                let tag = without_gps(&reader, e, first.then_some(fields));
+                Some(match (&event, tag) {
+                    (_, None) => event.clone(),
+                    (Event::Start(_), Some(tag)) => Event::Start(tag),
+                    (_, Some(tag)) => Event::Empty(tag),
+                })
             }
             other => Some(other.clone()),
         };
@@ -320,78 +323,44 @@ fn updated_sidecar(
     Ok(writer.into_inner().into_inner())
 }
 
-fn is_gps_field(name: &[u8]) -> bool {
-    name == LAT || name == LON || name == SOURCE
-}
-
-/// The description's start tag with the position attributes (and their namespaces) set.
-fn with_position(start: &BytesStart, f: &Fields) -> BytesStart<'static> {
+/// The start tag without its GPS attributes and, for the description that takes the
+/// position, with it (and its namespaces) set; `None` where the tag stays as read.
+fn without_gps<R>(
+    reader: &NsReader<R>,
+    start: &BytesStart,
+    position: Option<&Fields>,
+) -> Option<BytesStart<'static>> {
+    let has_gps = start
+        .attributes()
+        .flatten()
+        .any(|a| attribute_field(reader, a.key).is_some());
+    if !has_gps && position.is_none() {
+        return None;
+    }
     let name = String::from_utf8_lossy(start.name().as_ref()).into_owned();
     let mut out = BytesStart::new(name);
-    let mut has_exif_ns = false;
-    let mut has_geolens_ns = false;
     for attr in start.attributes().flatten() {
-        let key = attr.key.as_ref();
-        if is_gps_field(key) {
-            continue;
+        if attribute_field(reader, attr.key).is_none() {
+            out.push_attribute(attr);
         }
-        has_exif_ns |= key == b"xmlns:exif";
-        has_geolens_ns |= key == b"xmlns:geolens";
-        out.push_attribute(attr);
     }
-    if !has_exif_ns {
-        out.push_attribute(("xmlns:exif", EXIF_NS));
-    }
-    if !has_geolens_ns {
-        out.push_attribute(("xmlns:geolens", GEOLENS_NS));
-    }
-    out.push_attribute(("exif:GPSLatitude", f.lat.as_str()));
-    out.push_attribute(("exif:GPSLongitude", f.lon.as_str()));
-    out.push_attribute(("geolens:LocationSource", f.source.as_str()));
-    out
-}
-
-/// The GPS position a sidecar already holds (as attributes or elements), as written.
-fn existing_position(xml: &[u8]) -> Result<Option<(String, String)>, String> {
-    let mut reader = Reader::from_reader(xml);
-    let mut buf = Vec::new();
-    let (mut lat, mut lon) = (None, None);
-    let mut in_field: Option<bool> = None;
-    loop {
-        match reader
-            .read_event_into(&mut buf)
-            .map_err(|e| e.to_string())?
-        {
-            Event::Eof => break,
-            Event::Start(e) | Event::Empty(e) => {
-                for attr in e.attributes().flatten() {
-                    let value = String::from_utf8_lossy(&attr.value).into_owned();
-                    match attr.key.as_ref() {
-                        LAT => lat = Some(value),
-                        LON => lon = Some(value),
-                        _ => {}
-                    }
-                }
-                in_field = match e.name().as_ref() {
-                    LAT => Some(true),
-                    LON => Some(false),
-                    _ => None,
-                };
-            }
-            Event::Text(t) => {
-                let text = String::from_utf8_lossy(t.as_ref()).trim().to_string();
-                match in_field {
-                    Some(true) if !text.is_empty() => lat = Some(text),
-                    Some(false) if !text.is_empty() => lon = Some(text),
-                    _ => {}
-                }
-            }
-            Event::End(_) => in_field = None,
-            _ => {}
+    if let Some(f) = position {
+        let (exif, declare_exif) = prefix_for(reader, EXIF_NS, "exif");
+        let (geolens, declare_geolens) = prefix_for(reader, GEOLENS_NS, "geolens");
+        if declare_exif {
+            out.push_attribute((format!("xmlns:{exif}").as_str(), EXIF_NS));
         }
-        buf.clear();
+        if declare_geolens {
+            out.push_attribute((format!("xmlns:{geolens}").as_str(), GEOLENS_NS));
+        }
+        out.push_attribute((format!("{exif}:GPSLatitude").as_str(), f.lat.as_str()));
+        out.push_attribute((format!("{exif}:GPSLongitude").as_str(), f.lon.as_str()));
+        out.push_attribute((
+            format!("{geolens}:LocationSource").as_str(),
+            f.source.as_str(),
+        ));
     }
-    Ok(lat.zip(lon))
+    Some(out)
 }
 
 #[cfg(test)]
@@ -629,5 +598,68 @@ mod tests {
             "<x:xmpmeta><rdf:Description></x:xmpmeta"
         );
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_position_under_another_prefix_is_seen_and_replaced_not_doubled() {
+        let dir = std::env::temp_dir().join(format!("geolens-xmp-ns-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let photo = dir.join("DSC_2.NEF");
+        std::fs::write(&photo, b"raw bytes").expect("photo");
+        let sidecar = dir.join("DSC_2.xmp");
+        let old = format!(
+            "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"><rdf:RDF \
+             xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\">\
+             <rdf:Description rdf:about=\"\" xmlns:xmp=\"http://ns.adobe.com/xap/1.0/\" xmp:Rating=\"2\"/>\
+             <rdf:Description rdf:about=\"\" xmlns:ex=\"{EXIF_NS}\" ex:GPSLatitude=\"48,51,24N\" \
+             ex:ExposureTime=\"1/250\"><ex:GPSLongitude>2,21,3E</ex:GPSLongitude></rdf:Description>\
+             </rdf:RDF></x:xmpmeta>"
+        );
+        std::fs::write(&sidecar, &old).expect("sidecar");
+        let at = sidecar_position(&photo).expect("read under ex:").0;
+        assert!((at.lat_deg - (48.0 + 51.0 / 60.0 + 24.0 / 3600.0)).abs() < 1e-9);
+        let err = write_position(&photo, SidecarNaming::ReplaceExtension, kyoto(), "g", false)
+            .expect_err("already has one");
+        assert!(matches!(err, SidecarError::HasPosition { .. }), "{err}");
+        assert_eq!(std::fs::read_to_string(&sidecar).expect("read"), old);
+        write_position(
+            &photo,
+            SidecarNaming::ReplaceExtension,
+            kyoto(),
+            "a & b",
+            true,
+        )
+        .expect("replaced");
+        let text = std::fs::read_to_string(&sidecar).expect("read");
+        assert_eq!(text.matches("GPSLatitude").count(), 1, "{text}");
+        assert_eq!(text.matches("GPSLongitude").count(), 1, "{text}");
+        for kept in ["xmp:Rating=\"2\"", "ex:ExposureTime=\"1/250\"", "a &amp; b"] {
+            assert!(text.contains(kept), "{kept} lost:\n{text}");
+        }
+        let at = sidecar_position(&photo).expect("new position").0;
+        assert!((at.lat_deg - kyoto().lat_deg).abs() < 1e-6, "{text}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_prefix_taken_by_another_namespace_is_not_reused_for_gps() {
+        let rdf = "xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\"";
+        for old in [
+            // `exif:` on the description itself names something else: GPS goes under `exif1:`.
+            format!(
+                "<rdf:RDF {rdf}><rdf:Description xmlns:exif=\"urn:other\" exif:GPSLatitude=\"x\"/></rdf:RDF>"
+            ),
+            // `exif:` bound to something else above it: redeclared on the description.
+            format!(
+                "<rdf:RDF {rdf} xmlns:exif=\"urn:other\"><rdf:Description exif:Note=\"keep\"/></rdf:RDF>"
+            ),
+        ] {
+            let out = rewritten(old.as_bytes(), kyoto(), "s", false).expect("no GPS there yet");
+            let text = String::from_utf8(out.clone()).expect("utf-8");
+            let at = xmp_position(&out).expect("reads back");
+            assert!((at.lat_deg - kyoto().lat_deg).abs() < 1e-6, "{text}");
+            assert!(text.contains("\"urn:other\""), "{text}");
+            assert!(quick_xml::Reader::from_str(&text).read_event().is_ok());
+        }
     }
 }
