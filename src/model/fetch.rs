@@ -21,7 +21,9 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use thiserror::Error;
 
-use super::clip::safetensors::{SourceTensor, header_len, is_vision_tensor, select_tensors};
+use super::clip::safetensors::{
+    SourceTensor, check_vision_shapes, header_len, is_vision_tensor, select_tensors,
+};
 use super::clip::weights::{CONFIG_FILE, HF_REPO, SAFETENSORS_FILE, config_from_hf_json};
 use crate::net::{HttpError, RangeClient};
 
@@ -332,8 +334,15 @@ pub fn fetch_with_writer(
     // headers and each read of the body, not the whole (1.2 GB) download.
     let http = RangeClient::new(std::time::Duration::from_secs(20), options.stall_timeout)?;
 
-    // 1. The source's header: what the vision tensors are and where they lie.
+    // 1. The tower's shape, then the source's header: what the vision tensors are and where
+    // they lie, each held to the shape the config gives it before any of its bytes is fetched.
     progress(FetchProgress::ReadingHeader);
+    let config_text = String::from_utf8(http.whole(&config_url, 1 << 20)?)
+        .map_err(|e| network(&config_url, &e))?;
+    let config = config_from_hf_json(&config_text).map_err(|message| FetchError::BadSource {
+        url: config_url.clone(),
+        message,
+    })?;
     let (len_bytes, first_bytes) = http.range_bytes(&url, 0, 7)?;
     let etag = first_bytes.etag.clone();
     drop(first_bytes);
@@ -342,12 +351,11 @@ pub fn fetch_with_writer(
         message,
     })?;
     let (header_json, _) = http.range_bytes(&url, 8, 8 + header_len - 1)?;
-    let tensors =
-        select_tensors(&header_json, 8 + header_len, is_vision_tensor).map_err(|message| {
-            FetchError::BadSource {
-                url: url.clone(),
-                message,
-            }
+    let tensors = select_tensors(&header_json, 8 + header_len, is_vision_tensor)
+        .and_then(|tensors| check_vision_shapes(tensors, &config))
+        .map_err(|message| FetchError::BadSource {
+            url: url.clone(),
+            message,
         })?;
     let plan = plan_record(&tensors, options.half);
     let state = PartialState {
@@ -527,12 +535,6 @@ pub fn fetch_with_writer(
             found: sha256,
         });
     }
-    let config_text = String::from_utf8(http.whole(&config_url, 1 << 20)?)
-        .map_err(|e| network(&config_url, &e))?;
-    config_from_hf_json(&config_text).map_err(|message| FetchError::BadSource {
-        url: config_url.clone(),
-        message,
-    })?;
     let to_write_err = |e: super::ModelError| FetchError::Write {
         path: out_dir.to_owned(),
         message: e.to_string(),
@@ -951,6 +953,55 @@ mod tests {
         let err = fetch_clip_vision(&FetchOptions::new(format!("{gone}/m"), &out), |_| (), None)
             .expect_err("unreachable");
         assert!(matches!(err, FetchError::Network { .. }), "{err}");
+        let _ = std::fs::remove_dir_all(&out);
+    }
+
+    #[test]
+    fn a_header_claiming_a_tensor_the_config_does_not_have_fetches_no_data() {
+        let mut files = source_files();
+        let model = &files[0].1;
+        let n = u64::from_le_bytes(model[..8].try_into().expect("8 bytes")) as usize;
+        let mut header: serde_json::Map<String, Value> =
+            serde_json::from_slice(&model[8..8 + n]).expect("header");
+        let name = "vision_model.encoder.layers.1.mlp.fc1.weight";
+        let begin = header[name]["data_offsets"][0].as_u64().expect("begin");
+        // 10^15 values, self-consistent in the header (4 bytes each).
+        header[name] = serde_json::json!({
+            "dtype": "F32",
+            "shape": [1_000_000_000u64, 1_000_000u64],
+            "data_offsets": [begin, begin + 4_000_000_000_000_000u64],
+        });
+        let json = serde_json::to_vec(&header).expect("json");
+        let mut forged = (json.len() as u64).to_le_bytes().to_vec();
+        forged.extend_from_slice(&json);
+        forged.extend_from_slice(&model[8 + n..]);
+        files[0].1 = forged;
+        let server = LoopbackServer::start(files, Faults::default()).expect("server");
+        let out = scratch("huge-claim");
+        for _rerun in 0..2 {
+            let err = fetch_clip_vision(&options(&server, &out), |_| (), None)
+                .expect_err("not the config's tower");
+            assert!(matches!(err, FetchError::BadSource { .. }), "{err}");
+            assert!(err.to_string().contains(name), "{err}");
+        }
+        let header_end = 8 + json.len() as u64;
+        for r in server.requests() {
+            let Some(range) = r.range.as_deref() else {
+                assert!(r.path.ends_with("config.json"), "{r:?}");
+                continue;
+            };
+            let last: u64 = range
+                .rsplit('-')
+                .next()
+                .and_then(|l| l.parse().ok())
+                .expect("a-b");
+            assert!(last < header_end, "data fetched: {range}");
+        }
+        assert!(
+            leftovers(&out).iter().all(|f| !f.contains("partial")),
+            "{:?}",
+            leftovers(&out)
+        );
         let _ = std::fs::remove_dir_all(&out);
     }
 

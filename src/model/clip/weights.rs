@@ -16,7 +16,7 @@ use burn::store::{
 use burn::tensor::{DType, Device, TensorData};
 use serde_json::Value;
 
-use super::safetensors::{header_len, is_vision_tensor, select_tensors};
+use super::safetensors::{check_vision_shapes, header_len, is_vision_tensor, select_tensors};
 use super::vision::{ClipVision, ClipVisionConfig};
 use crate::model::ModelError;
 use crate::model::files::check_complete;
@@ -121,7 +121,7 @@ pub fn load_clip_vision(dir: &Path, device: &Device) -> Result<ClipVision, Model
     } else {
         ClipVisionConfig::vit_large_patch14()
     };
-    let tensors = vision_tensors(&weights)?;
+    let tensors = vision_tensors(&weights, &config)?;
     let remapper = KeyRemapper::from_patterns(vec![
         (r"^vision_model\.encoder\.layers\.", "layers."),
         (r"^vision_model\.pre_layrnorm\.", "pre_layernorm."),
@@ -143,7 +143,7 @@ pub fn load_clip_vision(dir: &Path, device: &Device) -> Result<ClipVision, Model
 /// (2.5 GB peak for one photo with ViT-L/14's 1.2 GB of weights). Read one at a time, loading
 /// holds the model plus the tensor being converted (1.8 GB peak, 1.6 GB after it, measured
 /// 2026-12-07), and the text tower of a full CLIP file is never read.
-fn vision_tensors(path: &Path) -> Result<Vec<PackTensor>, ModelError> {
+fn vision_tensors(path: &Path, config: &ClipVisionConfig) -> Result<Vec<PackTensor>, ModelError> {
     let mut file = File::open(path).map_err(|e| bad(path, e))?;
     let file_len = file.metadata().map_err(|e| bad(path, e))?.len();
     let mut len_bytes = [0u8; 8];
@@ -154,6 +154,7 @@ fn vision_tensors(path: &Path) -> Result<Vec<PackTensor>, ModelError> {
     let mut header = vec![0u8; header_len as usize];
     file.read_exact(&mut header).map_err(|e| bad(path, e))?;
     let sources = select_tensors(&header, 8 + header_len, is_vision_tensor)
+        .and_then(|tensors| check_vision_shapes(tensors, config))
         .map_err(|message| bad(path, message))?;
     let file = Arc::new(Mutex::new(file));
     sources
