@@ -257,11 +257,16 @@ pub fn shared_gallery_cache_dir() -> std::path::PathBuf {
 /// A valid PNG header claiming `width` x `height` pixels, then an empty image-data chunk and
 /// nothing else: what a decoder must refuse before allocating any pixel.
 pub fn huge_png_header(width: u32, height: u32) -> Vec<u8> {
+    png_header(width, height, 8, 2)
+}
+
+/// [`huge_png_header`] of another bit depth and PNG colour type (6: RGBA).
+pub fn png_header(width: u32, height: u32, bit_depth: u8, color_type: u8) -> Vec<u8> {
     let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
     let mut ihdr = Vec::new();
     ihdr.extend_from_slice(&width.to_be_bytes());
     ihdr.extend_from_slice(&height.to_be_bytes());
-    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
+    ihdr.extend_from_slice(&[bit_depth, color_type, 0, 0, 0]);
     push_png_chunk(&mut png, b"IHDR", &ihdr);
     push_png_chunk(&mut png, b"IDAT", &[]);
     png

@@ -13,6 +13,9 @@ mod error;
 #[path = "../../src/files.rs"]
 mod files;
 #[allow(dead_code)]
+#[path = "../../src/photo/jpeg.rs"]
+mod jpeg;
+#[allow(dead_code)]
 #[path = "../../src/photo/decode.rs"]
 mod decode;
 #[allow(dead_code)]

@@ -1,21 +1,14 @@
 //! What a library's photos say of themselves: capture time, camera and position.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDateTime;
 use rayon::prelude::*;
 
 use crate::geo::latlon::LatLonDeg;
-use crate::photo::exif::{PhotoFacts, read_facts_from_bytes};
+use crate::photo::exif::{PhotoFacts, metadata_bytes, read_facts_from_bytes};
 use crate::predict::clock::parse_utc_offset;
 use crate::sidecar::{embedded_xmp, sidecar_position, xmp_position};
-
-/// How much of a photo is read for its metadata: JPEG keeps EXIF and XMP in its segments before
-/// the picture data (64 KB each at most), read up to there and never past this; other formats
-/// (HEIC, TIFF) may keep them further in.
-const JPEG_METADATA_BYTES: usize = 1 << 20;
-const OTHER_METADATA_BYTES: u64 = 64 << 20;
 
 /// Where a photo's own position was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -79,50 +72,6 @@ fn read_photo(path: &Path) -> LibraryPhoto {
         utc_offset_min: facts.utc_offset.as_deref().and_then(parse_utc_offset),
         camera: facts.camera,
         position,
-    }
-}
-
-/// The bytes metadata is read from: a JPEG's segments before its picture data, at most 64 MiB
-/// of any other photo.
-fn metadata_bytes(path: &Path) -> std::io::Result<Vec<u8>> {
-    let file = crate::files::open_regular(path)?;
-    let mut head = [0u8; 2];
-    let mut bytes = Vec::new();
-    let mut reader = std::io::BufReader::new(file);
-    reader.read_exact(&mut head)?;
-    bytes.extend_from_slice(&head);
-    if head == [0xFF, 0xD8] {
-        jpeg_segments(&mut reader, &mut bytes);
-    } else {
-        reader.take(OTHER_METADATA_BYTES).read_to_end(&mut bytes)?;
-    }
-    Ok(bytes)
-}
-
-/// Appends a JPEG's segments, one at a time, up to its first scan (where the picture data
-/// starts) or [`JPEG_METADATA_BYTES`]; a cut or malformed file ends it where it goes wrong.
-fn jpeg_segments(reader: &mut impl Read, bytes: &mut Vec<u8>) {
-    const START_OF_SCAN: u8 = 0xDA;
-    const END_OF_IMAGE: u8 = 0xD9;
-    loop {
-        let mut marker = [0u8; 4];
-        if reader.read_exact(&mut marker).is_err() {
-            return;
-        }
-        bytes.extend_from_slice(&marker);
-        if marker[0] != 0xFF || matches!(marker[1], START_OF_SCAN | END_OF_IMAGE) {
-            return;
-        }
-        let length = usize::from(u16::from_be_bytes([marker[2], marker[3]]));
-        let start = bytes.len();
-        if length < 2 || start + length - 2 > JPEG_METADATA_BYTES {
-            return;
-        }
-        bytes.resize(start + length - 2, 0);
-        if reader.read_exact(&mut bytes[start..]).is_err() {
-            bytes.truncate(start);
-            return;
-        }
     }
 }
 

@@ -1,7 +1,7 @@
 //! Decoding a photo into RGB pixels, upright (EXIF orientation applied), refusing what would
 //! exhaust memory and naming what went wrong. Never writes to the file.
 
-use std::io::{BufRead, Seek};
+use std::io::{BufRead, Read, Seek};
 use std::path::Path;
 
 use image::{DynamicImage, ImageDecoder, ImageError, ImageReader, RgbImage};
@@ -10,6 +10,12 @@ use super::PhotoError;
 
 /// Largest image decoded: 100 megapixels (300 MB as RGB), above any consumer camera.
 pub const MAX_MEGAPIXELS: u64 = 100;
+
+/// Largest decoded buffer, in the decoder's own sample format: 100 megapixels of 8-bit RGBA,
+/// or 64 of 16-bit RGB. The pixel cap alone let an 11 KB deflated TIFF of 100 megapixels of
+/// float32 RGBA ask for 1.6 GB. With the RGB copy the model reads (at most 300 MB) and an
+/// orientation turn, a photo's decode peaks under 1 GB.
+pub const MAX_DECODE_BYTES: u64 = 400_000_000;
 
 /// The most the PNG decoder may allocate besides the pixels: its compressed metadata (ICC
 /// profile, text) can inflate to gigabytes from a few kilobytes. Real ICC profiles are a few
@@ -56,6 +62,45 @@ fn heif_brand(head: &[u8]) -> Option<[u8; 4]> {
     .then_some(major)
 }
 
+/// Largest HEIF file read into memory (its boxes' extent): a 100-megapixel HEIC is a few tens
+/// of MB.
+pub const MAX_HEIF_BYTES: u64 = 256_000_000;
+
+/// How far a HEIF file's top-level boxes (`ftyp`, `meta`, `mdat`, ...) reach: what follows the
+/// last box a HEIF reader knows (padding, a trailer) is never read. A box that claims to run
+/// past the file's end takes the rest of the file (the decoder then says it is cut short).
+fn heif_extent<R: Read + Seek>(reader: &mut R) -> std::io::Result<u64> {
+    const KNOWN: [&[u8; 4]; 10] = [
+        b"ftyp", b"meta", b"mdat", b"idat", b"moov", b"free", b"skip", b"uuid", b"pdin", b"styp",
+    ];
+    let file_len = reader.seek(std::io::SeekFrom::End(0))?;
+    let mut pos = 0u64;
+    while pos + 8 <= file_len {
+        reader.seek(std::io::SeekFrom::Start(pos))?;
+        let mut head = [0u8; 16];
+        reader.read_exact(&mut head[..8])?;
+        if !KNOWN.iter().any(|k| head[4..8] == **k) {
+            break;
+        }
+        let size = match u32::from_be_bytes([head[0], head[1], head[2], head[3]]) {
+            0 => file_len - pos,
+            1 => {
+                if pos + 16 > file_len {
+                    return Ok(file_len);
+                }
+                reader.read_exact(&mut head[8..16])?;
+                u64::from_be_bytes(head[8..16].try_into().unwrap_or_default())
+            }
+            n => u64::from(n),
+        };
+        if size < 8 || size > file_len - pos {
+            return Ok(file_len);
+        }
+        pos += size;
+    }
+    Ok(pos.max(8).min(file_len))
+}
+
 /// Decodes a HEIC/HEIF photo (HEVC inside ISO-BMFF) with the pure-Rust `heic-decoder`. The
 /// container's rotation and mirroring are applied by the decoder; the size cap is checked from
 /// the header before any pixel is decoded.
@@ -97,103 +142,33 @@ fn decode_heif(bytes: &[u8], path: &Path) -> Result<RgbImage, PhotoError> {
     })
 }
 
-/// A JPEG cut short: decoders fill the missing part with grey instead of failing, so this is
-/// checked up front, from the main image's own structure (an end-of-image marker anywhere, such
-/// as the EXIF thumbnail's, proves nothing).
-fn is_truncated_jpeg<R: BufRead + Seek>(reader: &mut R) -> std::io::Result<bool> {
+/// A JPEG's main image, read up to its end-of-image marker and no further (a trailer or
+/// padding after it is never read), or the error of a JPEG cut short: decoders fill the missing
+/// part with grey instead of failing, so this is checked up front, from the main image's own
+/// structure (an end-of-image marker anywhere, such as the EXIF thumbnail's, proves nothing).
+fn main_jpeg<R: BufRead + Seek>(reader: &mut R) -> std::io::Result<MainJpeg> {
     let mut magic = [0u8; 3];
     let n = reader.read(&mut magic)?;
-    let truncated = if n == 3 && magic == [0xFF, 0xD8, 0xFF] {
-        reader.rewind()?;
-        let mut bytes = Vec::new();
-        reader.read_to_end(&mut bytes)?;
-        !main_image_is_complete(&bytes)
-    } else {
-        false
+    reader.rewind()?;
+    if n < 3 || magic != [0xFF, 0xD8, 0xFF] {
+        return Ok(MainJpeg::NotJpeg);
+    }
+    let Some(len) = super::jpeg::main_image_len(reader)? else {
+        return Ok(MainJpeg::Cut);
     };
     reader.rewind()?;
-    Ok(truncated)
+    let mut bytes = Vec::with_capacity(len as usize);
+    reader.take(len).read_to_end(&mut bytes)?;
+    Ok(MainJpeg::Whole(bytes))
 }
 
-/// Walks the JPEG's segments by their lengths (so that nothing inside an APP segment, such as
-/// a thumbnail, is taken for the image's own markers) and its entropy-coded scans, and says
-/// whether the main image reaches its end-of-image marker with picture data enough for the
-/// size its header declares (a sequential Huffman JPEG codes every 8x8 block in two bits at
-/// the least: a 100-megapixel header over a small photo's scan is caught). Data after it
-/// (multi-picture trailers, motion photos) is not looked at.
-pub fn main_image_is_complete(bytes: &[u8]) -> bool {
-    let mut pos = 2;
-    // The frame's marker and size, and the entropy-coded bytes of its scans so far.
-    let mut frame: Option<(u8, u64, u64)> = None;
-    let mut scan_bytes = 0u64;
-    loop {
-        // Markers may be preceded by any number of 0xFF fill bytes.
-        while bytes.get(pos) == Some(&0xFF) && bytes.get(pos + 1) == Some(&0xFF) {
-            pos += 1;
-        }
-        let (Some(0xFF), Some(&marker)) = (bytes.get(pos), bytes.get(pos + 1)) else {
-            return false;
-        };
-        pos += 2;
-        match marker {
-            0xD9 => return enough_scan_data(frame, scan_bytes),
-            0x01 | 0xD0..=0xD8 => continue,
-            _ => {}
-        }
-        let Some(len) = bytes
-            .get(pos..pos + 2)
-            .map(|b| usize::from(u16::from_be_bytes([b[0], b[1]])))
-        else {
-            return false;
-        };
-        if len < 2 || pos + len > bytes.len() {
-            return false;
-        }
-        if matches!(marker, 0xC0..=0xCF) && !matches!(marker, 0xC4 | 0xC8 | 0xCC) && len >= 7 {
-            let height = u64::from(u16::from_be_bytes([bytes[pos + 3], bytes[pos + 4]]));
-            let width = u64::from(u16::from_be_bytes([bytes[pos + 5], bytes[pos + 6]]));
-            frame.get_or_insert((marker, width, height));
-        }
-        pos += len;
-        if marker == 0xDA {
-            // Entropy-coded data runs to the next marker that is neither a stuffed 0xFF00 nor
-            // a restart marker.
-            match next_marker_after_scan(bytes, pos) {
-                Some(at) => {
-                    scan_bytes += (at - pos) as u64;
-                    pos = at;
-                }
-                None => return false,
-            }
-        }
-    }
-}
-
-/// Whether a sequential Huffman frame (baseline or extended) has at least one bit of scan
-/// data per 8x8 block of its luma (every block costs two at the least); other frames
-/// (progressive, arithmetic, lossless) are not judged.
-fn enough_scan_data(frame: Option<(u8, u64, u64)>, scan_bytes: u64) -> bool {
-    match frame {
-        Some((0xC0 | 0xC1, width, height)) => {
-            let blocks = width.div_ceil(8) * height.div_ceil(8);
-            scan_bytes * 8 >= blocks
-        }
-        _ => true,
-    }
-}
-
-fn next_marker_after_scan(bytes: &[u8], from: usize) -> Option<usize> {
-    let mut i = from;
-    while i + 1 < bytes.len() {
-        if bytes[i] == 0xFF {
-            match bytes[i + 1] {
-                0x00 | 0xD0..=0xD7 | 0xFF => {}
-                _ => return Some(i),
-            }
-        }
-        i += 1;
-    }
-    None
+/// What [`main_jpeg`] found.
+enum MainJpeg {
+    /// Not a JPEG: the stream is rewound for the other decoders.
+    NotJpeg,
+    Cut,
+    /// The main image's bytes.
+    Whole(Vec<u8>),
 }
 
 fn decode_from<R: BufRead + Seek>(mut reader: R, path: &Path) -> Result<RgbImage, PhotoError> {
@@ -201,14 +176,27 @@ fn decode_from<R: BufRead + Seek>(mut reader: R, path: &Path) -> Result<RgbImage
         path: path.to_owned(),
         message: e.to_string(),
     };
-    if is_truncated_jpeg(&mut reader).map_err(read_err)? {
-        return Err(PhotoError::Corrupt {
-            path: path.to_owned(),
-            message: "the JPEG data ends early (no end-of-image marker, or far less picture \
-                      data than the size its header declares)"
-                .into(),
-        });
+    match main_jpeg(&mut reader).map_err(read_err)? {
+        MainJpeg::NotJpeg => {}
+        MainJpeg::Whole(jpeg) => return decode_image(std::io::Cursor::new(jpeg), path),
+        MainJpeg::Cut => {
+            return Err(PhotoError::Corrupt {
+                path: path.to_owned(),
+                message: "the JPEG data ends early (no end-of-image marker, or far less \
+                          picture data than the size its header declares)"
+                    .into(),
+            });
+        }
     }
+    decode_image(reader, path)
+}
+
+/// Decodes a photo whose JPEG data (if it is one) has been checked.
+fn decode_image<R: BufRead + Seek>(reader: R, path: &Path) -> Result<RgbImage, PhotoError> {
+    let read_err = |e: std::io::Error| PhotoError::Read {
+        path: path.to_owned(),
+        message: e.to_string(),
+    };
     let corrupt = |e: ImageError| match e {
         ImageError::Unsupported(u) => PhotoError::Unsupported {
             path: path.to_owned(),
@@ -226,16 +214,30 @@ fn decode_from<R: BufRead + Seek>(mut reader: R, path: &Path) -> Result<RgbImage
         let mut inner = reader.into_inner();
         let mut head = [0u8; 16];
         inner.rewind().map_err(read_err)?;
-        let n = std::io::Read::read(&mut inner, &mut head).map_err(read_err)?;
+        let n = inner.read(&mut head).map_err(read_err)?;
         return match heif_brand(&head[..n]) {
             Some(brand) if &brand == b"avif" || &brand == b"avis" => Err(PhotoError::Unsupported {
                 path: path.to_owned(),
                 hint: Some("AVIF photos are not supported yet; export the photo as JPEG".into()),
             }),
             Some(_) => {
+                let extent = heif_extent(&mut inner).map_err(read_err)?;
+                if extent > MAX_HEIF_BYTES {
+                    return Err(PhotoError::Corrupt {
+                        path: path.to_owned(),
+                        message: format!(
+                            "its HEIF boxes span {} MB; geolens reads HEIF files of at most {} MB",
+                            extent / 1_000_000,
+                            MAX_HEIF_BYTES / 1_000_000
+                        ),
+                    });
+                }
                 inner.rewind().map_err(read_err)?;
-                let mut bytes = Vec::new();
-                std::io::Read::read_to_end(&mut inner, &mut bytes).map_err(read_err)?;
+                let mut bytes = Vec::with_capacity(extent as usize);
+                inner
+                    .take(extent)
+                    .read_to_end(&mut bytes)
+                    .map_err(read_err)?;
                 decode_heif(&bytes, path)
             }
             None => Err(PhotoError::Unsupported {
@@ -267,16 +269,46 @@ fn decode_from<R: BufRead + Seek>(mut reader: R, path: &Path) -> Result<RgbImage
             max_megapixels: MAX_MEGAPIXELS,
         });
     }
+    let bytes = decoder.total_bytes();
+    if bytes > MAX_DECODE_BYTES {
+        return Err(PhotoError::TooManyBytes {
+            path: path.to_owned(),
+            width,
+            height,
+            sample: sample_text(decoder.color_type()),
+            bytes,
+            max_bytes: MAX_DECODE_BYTES,
+        });
+    }
     let orientation = decoder
         .orientation()
         .unwrap_or(image::metadata::Orientation::NoTransforms);
-    let mut image = DynamicImage::from_decoder(decoder).map_err(corrupt)?;
+    // To RGB first (the decoder's buffer is dropped), then turned: never two large copies of
+    // a wide sample format at once.
+    let rgb = DynamicImage::from_decoder(decoder)
+        .map_err(corrupt)?
+        .into_rgb8();
+    let mut image = DynamicImage::ImageRgb8(rgb);
     image.apply_orientation(orientation);
     Ok(image.into_rgb8())
 }
 
+/// A decoder's sample layout in words, for the message of a photo too large to decode.
+fn sample_text(color: image::ColorType) -> String {
+    let bits = color.bytes_per_pixel() as u16 * 8 / color.channel_count() as u16;
+    let float = matches!(color, image::ColorType::Rgb32F | image::ColorType::Rgba32F);
+    let channels = match color.channel_count() {
+        1 => "grey",
+        2 => "grey and alpha",
+        3 => "RGB",
+        _ => "RGBA",
+    };
+    format!("{bits}-bit{} {channels}", if float { " float" } else { "" })
+}
+
 #[cfg(test)]
 mod tests {
+    use super::super::jpeg::main_image_is_complete;
     use super::*;
 
     fn fixture(name: &str) -> std::path::PathBuf {
@@ -507,6 +539,133 @@ mod tests {
             err.contains("30000x30000") && err.contains("100 megapixels"),
             "{err}"
         );
+    }
+
+    /// A little-endian TIFF of `width` x `height`, `samples` channels of `bits` each
+    /// (`format` 1 unsigned, 3 float), deflated, whose one strip is a few bytes: what its
+    /// header declares is all the decoder sees before it would allocate.
+    fn tiff_header(width: u32, height: u32, samples: u16, bits: u16, format: u16) -> Vec<u8> {
+        let mut tiff = b"II*\0".to_vec();
+        tiff.extend_from_slice(&8u32.to_le_bytes());
+        let entries: [(u16, u16, u32, u32); 10] = [
+            (256, 4, 1, width),
+            (257, 4, 1, height),
+            (258, 3, 1, u32::from(bits)),
+            (259, 3, 1, 8),
+            (262, 3, 1, 2),
+            (273, 4, 1, 200),
+            (277, 3, 1, u32::from(samples)),
+            (278, 4, 1, height),
+            (279, 4, 1, 16),
+            (339, 3, 1, u32::from(format)),
+        ];
+        tiff.extend_from_slice(&(entries.len() as u16).to_le_bytes());
+        for (tag, kind, count, value) in entries {
+            tiff.extend_from_slice(&tag.to_le_bytes());
+            tiff.extend_from_slice(&kind.to_le_bytes());
+            tiff.extend_from_slice(&count.to_le_bytes());
+            tiff.extend_from_slice(&value.to_le_bytes());
+        }
+        tiff.extend_from_slice(&0u32.to_le_bytes());
+        tiff.resize(200, 0);
+        tiff.extend_from_slice(&[0x78, 0x9c, 3, 0, 0, 0, 0, 1]);
+        tiff.resize(216, 0);
+        tiff
+    }
+
+    #[test]
+    fn wide_samples_are_held_to_a_budget_in_bytes_not_only_pixels() {
+        // Under the 100-megapixel cap, but 800 MB and 1.6 GB as decoded.
+        for (bytes, name, sample, mb) in [
+            (
+                crate::testing::png_header(10_000, 10_000, 16, 6),
+                "deep.png",
+                "16-bit RGBA",
+                "800 MB",
+            ),
+            (
+                tiff_header(10_000, 10_000, 4, 32, 3),
+                "float.tif",
+                "32-bit float RGBA",
+                "1600 MB",
+            ),
+            (
+                tiff_header(9_000, 9_000, 3, 16, 1),
+                "scan.tif",
+                "16-bit RGB",
+                "486 MB",
+            ),
+        ] {
+            let err = decode_photo_bytes(&bytes, Path::new(name)).expect_err("over the budget");
+            assert!(
+                matches!(err, PhotoError::TooManyBytes { .. }),
+                "{name}: {err}"
+            );
+            let text = err.to_string();
+            assert!(
+                text.contains(sample) && text.contains(mb) && text.contains("400 MB"),
+                "{text}"
+            );
+        }
+        // A 16-bit photo within the budget decodes, to the same picture as its 8-bit self.
+        let png = decode_photo(&fixture("coffee.png")).expect("png");
+        let deep = image::DynamicImage::ImageRgb8(png.clone()).into_rgba16();
+        let mut bytes = Vec::new();
+        image::DynamicImage::ImageRgba16(deep)
+            .write_to(
+                &mut std::io::Cursor::new(&mut bytes),
+                image::ImageFormat::Png,
+            )
+            .expect("encode");
+        assert_eq!(
+            decode_photo_bytes(&bytes, Path::new("16.png")).expect("decodes"),
+            png
+        );
+    }
+
+    #[test]
+    fn a_padded_photo_is_read_only_as_far_as_its_image() {
+        let dir = std::env::temp_dir().join(format!("geolens-padded-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let heif_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/heic");
+        for (original, name) in [
+            (fixture("rocket.jpg"), "padded.jpg"),
+            (heif_dir.join("RGB_8__128x128.heif"), "padded.heic"),
+        ] {
+            let bytes = std::fs::read(&original).expect("fixture");
+            let mut padded = bytes.clone();
+            padded.resize(bytes.len() + (8 << 20), 0);
+            let path = dir.join(name);
+            std::fs::write(&path, &padded).expect("write");
+            let plain = decode_photo(&original).expect("plain");
+            assert_eq!(
+                decode_photo(&path).expect("padded decodes"),
+                plain,
+                "{name}"
+            );
+            let meta = crate::photo::exif::metadata_bytes(&path).expect("metadata");
+            assert!(
+                meta.len() < 1 << 20 || !name.ends_with("jpg"),
+                "{}",
+                meta.len()
+            );
+            assert_eq!(
+                crate::photo::exif::read_facts(&path),
+                crate::photo::exif::read_facts(&original)
+            );
+        }
+        // The HEIF reader stops at the end of the last box; a box past the end takes the rest.
+        let heif = std::fs::read(heif_dir.join("RGB_8__128x128.heif")).expect("fixture");
+        let mut padded = heif.clone();
+        padded.resize(heif.len() + 4096, 0);
+        let extent = heif_extent(&mut std::io::Cursor::new(&padded)).expect("walks");
+        assert_eq!(extent, heif.len() as u64);
+        let cut = &heif[..heif.len() - 100];
+        assert_eq!(
+            heif_extent(&mut std::io::Cursor::new(cut)).expect("walks"),
+            cut.len() as u64
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

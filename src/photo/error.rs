@@ -18,6 +18,19 @@ pub enum PhotoError {
         height: u32,
         max_megapixels: u64,
     },
+    #[error(
+        "{}: image is {width}x{height} pixels of {sample}; decoding it would take {} MB, and geolens decodes at most {} MB per photo",
+        path.display(), bytes / 1_000_000, max_bytes / 1_000_000
+    )]
+    TooManyBytes {
+        path: PathBuf,
+        width: u32,
+        height: u32,
+        /// The decoded sample layout ("16-bit RGBA", "32-bit float RGBA").
+        sample: String,
+        bytes: u64,
+        max_bytes: u64,
+    },
     #[error("{}: corrupt or truncated image: {message}", path.display())]
     Corrupt { path: PathBuf, message: String },
     #[error("{}: image is empty (0 pixels)", path.display())]

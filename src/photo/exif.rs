@@ -1,6 +1,7 @@
 //! EXIF facts of a photo: GPS position, capture time, camera. Read-only: geolens never writes
 //! to the user's photos.
 
+use std::io::Read;
 use std::path::Path;
 
 use exif::{In, Tag, Value};
@@ -35,9 +36,59 @@ impl PhotoFacts {
 /// Reads the EXIF facts of the photo at `path`. A photo without EXIF, or with EXIF that cannot
 /// be parsed, has no facts: that is never an error (the pixels may still be fine).
 pub fn read_facts(path: &Path) -> PhotoFacts {
-    crate::files::read_regular(path)
+    metadata_bytes(path)
         .map(|bytes| read_facts_from_bytes(&bytes))
         .unwrap_or_default()
+}
+
+/// How much of a photo is read for its metadata: JPEG keeps EXIF and XMP in its segments before
+/// the picture data (64 KB each at most), read up to there and never past this; other formats
+/// (HEIC, TIFF) may keep them further in.
+const JPEG_METADATA_BYTES: usize = 1 << 20;
+const OTHER_METADATA_BYTES: u64 = 64 << 20;
+
+/// The bytes a photo's metadata is read from: a JPEG's segments before its picture data, at
+/// most 64 MiB of any other photo. Never the whole of a huge or padded file.
+pub fn metadata_bytes(path: &Path) -> std::io::Result<Vec<u8>> {
+    let file = crate::files::open_regular(path)?;
+    let mut head = [0u8; 2];
+    let mut bytes = Vec::new();
+    let mut reader = std::io::BufReader::new(file);
+    reader.read_exact(&mut head)?;
+    bytes.extend_from_slice(&head);
+    if head == [0xFF, 0xD8] {
+        jpeg_segments(&mut reader, &mut bytes);
+    } else {
+        reader.take(OTHER_METADATA_BYTES).read_to_end(&mut bytes)?;
+    }
+    Ok(bytes)
+}
+
+/// Appends a JPEG's segments, one at a time, up to its first scan (where the picture data
+/// starts) or [`JPEG_METADATA_BYTES`]; a cut or malformed file ends it where it goes wrong.
+fn jpeg_segments(reader: &mut impl Read, bytes: &mut Vec<u8>) {
+    const START_OF_SCAN: u8 = 0xDA;
+    const END_OF_IMAGE: u8 = 0xD9;
+    loop {
+        let mut marker = [0u8; 4];
+        if reader.read_exact(&mut marker).is_err() {
+            return;
+        }
+        bytes.extend_from_slice(&marker);
+        if marker[0] != 0xFF || matches!(marker[1], START_OF_SCAN | END_OF_IMAGE) {
+            return;
+        }
+        let length = usize::from(u16::from_be_bytes([marker[2], marker[3]]));
+        let start = bytes.len();
+        if length < 2 || start + length - 2 > JPEG_METADATA_BYTES {
+            return;
+        }
+        bytes.resize(start + length - 2, 0);
+        if reader.read_exact(&mut bytes[start..]).is_err() {
+            bytes.truncate(start);
+            return;
+        }
+    }
 }
 
 /// [`read_facts`] for a file held in memory (JPEG, PNG, WebP, TIFF or HEIC).

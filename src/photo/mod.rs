@@ -4,6 +4,7 @@
 pub mod decode;
 mod error;
 pub mod exif;
+mod jpeg;
 pub mod preprocess;
 pub mod walk;
 
